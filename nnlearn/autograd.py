@@ -147,7 +147,7 @@ def backward(root: "Tensor", grad: np.ndarray | None = None) -> None:
                            "(no input had requires_grad=True, or it was computed under no_grad())")
     if grad is None:
         if root.data.size != 1:
-            raise RuntimeError(f"backward() without a gradient needs a single-element tensor, got shape "
+            raise ValueError(f"backward() without a gradient needs a single-element tensor, got shape "
                                f"{root.shape}; pass grad= with the same shape")
         grad = np.ones_like(root.data)
     else:

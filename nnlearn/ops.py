@@ -188,6 +188,8 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx: Context, grad):
         a, b = ctx.saved
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: the output is a scalar
+            return grad * b, grad * a
         # Promote 1-D operands to matrices so the two matrix-calculus rules below always apply.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

@@ -1,0 +1,24 @@
+"""Shared test set-up: a headless matplotlib, and a fresh library seed for every test."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pytest
+
+import nnlearn
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """Each test starts from the same library random state, so tests do not depend on their order."""
+    nnlearn.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A NumPy generator for test data, independent of the library's own."""
+    return np.random.default_rng(1234)
