@@ -1,0 +1,26 @@
+"""Data for the book: generated 2-D sets, the bundled digits, splits, Dataset/DataLoader and scaling.
+
+>>> import nnlearn
+>>> from nnlearn.data import make_moons, train_test_split, DataLoader
+>>> X, y = make_moons(200, noise=0.1, seed=0)
+>>> X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, seed=0)
+>>> loader = DataLoader.from_arrays(X_train, y_train, batch_size=32, shuffle=True, seed=0)
+>>> len(loader), [t.shape for t in next(iter(loader))]
+(5, [(32, 2), (32,)])
+
+Only NumPy is needed at import time; ``load_digits`` imports scikit-learn when it is called.
+"""
+from __future__ import annotations
+
+from .dataset import Dataset, TensorDataset
+from .digits import load_digits
+from .loader import DataLoader, default_collate
+from .preprocessing import StandardScaler
+from .split import train_test_split, train_val_test_split
+from .synthetic import make_blobs, make_circles, make_moons, make_regression_1d, make_spiral, make_xor
+
+__all__ = [
+    "DataLoader", "Dataset", "StandardScaler", "TensorDataset", "default_collate", "load_digits",
+    "make_blobs", "make_circles", "make_moons", "make_regression_1d", "make_spiral", "make_xor",
+    "train_test_split", "train_val_test_split",
+]
