@@ -103,6 +103,12 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with exactly one element, got shape {self.shape}")
         return self.data.item()
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
     def tolist(self) -> Any:
         return self.data.tolist()
 

@@ -1,0 +1,31 @@
+"""Neural-network building blocks with PyTorch's names: ``import nnlearn.nn as nn``.
+
+* :class:`Module` (the base class), :class:`Parameter` (a learnable tensor);
+* layers: :class:`Linear`, :class:`Identity`, :class:`Dropout`, :class:`Flatten`, the activations
+  (:class:`ReLU`, :class:`LeakyReLU`, :class:`ELU`, :class:`GELU`, :class:`Sigmoid`, :class:`Tanh`,
+  :class:`Softmax`, :class:`LogSoftmax`);
+* containers: :class:`Sequential`, :class:`ModuleList`;
+* losses: :class:`MSELoss`, :class:`L1Loss`, :class:`BCELoss`, :class:`BCEWithLogitsLoss`,
+  :class:`NLLLoss`, :class:`CrossEntropyLoss`, :class:`MultiMarginLoss`;
+* submodules :mod:`~nnlearn.nn.init` (weight initialisation) and :mod:`~nnlearn.nn.utils` (gradient clipping).
+
+>>> model = Sequential(Linear(2, 16), ReLU(), Linear(16, 1))
+"""
+from __future__ import annotations
+
+from . import init, utils
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleList, Sequential
+from .dropout import Dropout
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, MultiMarginLoss, NLLLoss
+from .module import IncompatibleKeys, Module, StateDictError
+from .parameter import Parameter
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "GELU", "Identity",
+    "IncompatibleKeys", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList",
+    "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "StateDictError",
+    "Tanh", "init", "utils",
+]
