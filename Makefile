@@ -6,8 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# Headless, offline, repeatable: no GUI backend, one BLAS thread per process (we have 2 cores and run 2 workers).
-export MPLBACKEND := Agg
+# Repeatable and sized for 2 cores: one BLAS thread per process (pytest runs 2 workers). The tests pick a
+# headless matplotlib backend themselves (tests/conftest.py); notebooks use %matplotlib inline.
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
