@@ -31,7 +31,7 @@ book: $(STAMP)
 ## test: the whole suite — unit, gradient and parity tests, grader tests, then every notebook under nbval
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
-	$(BIN)/python -m pytest -n 2 --nbval-lax book solutions
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax book solutions
 
 ## exercises: regenerate exercises/ from solutions/ (never edit exercises/ by hand)
 exercises: $(STAMP)
