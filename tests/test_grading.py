@@ -5,6 +5,7 @@ Every grading run here spawns a real child process, so the limits are short (a f
 from __future__ import annotations
 
 import json
+import tempfile
 import os
 import re
 import shutil
@@ -33,10 +34,12 @@ TIMEOUT = "20"  # generous for a notebook that takes about a second; the timeout
 
 def grade(capsys, notebook: Path, *args: str) -> tuple[int, dict | None, str, str]:
     """Run `nnlearn grade` in-process (the parent never runs student code); return rc, JSON, out, err."""
-    report_path = notebook.with_name(notebook.stem + "-report.json")
-    rc = main(["grade", str(notebook), "--json", str(report_path), *args])
-    captured = capsys.readouterr()
-    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    # The report goes to a temporary folder, never beside the notebook: that may be the course's own solutions.
+    with tempfile.TemporaryDirectory() as folder:
+        report_path = Path(folder) / "report.json"
+        rc = main(["grade", str(notebook), "--json", str(report_path), *args])
+        captured = capsys.readouterr()
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
     return rc, report, captured.out, captured.err
 
 
