@@ -63,6 +63,18 @@ def test_erf_matches_math_erf_to_the_last_few_bits():
     assert erf(0.5) == pytest.approx(math.erf(0.5), rel=1e-15)  # 0-d input works too
 
 
+def run_both(name, x, upstream, torch):
+    """Forward and backward of activation ``name`` in nnlearn and in PyTorch: (out, grad, torch_out, torch_grad)."""
+    ours, _, theirs = ACTIVATIONS[name]
+    X = Tensor(x.copy(), requires_grad=True)
+    out = ours(X)
+    out.backward(upstream)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = theirs(torch, tx)
+    tout.backward(torch.tensor(upstream))
+    return out.data, X.grad, tout.detach().numpy(), tx.grad.numpy()
+
+
 # ---------------------------------------------------------------------------------------------- forward + gradient
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_forward_matches_closed_form(name, rng):
@@ -82,34 +94,22 @@ def test_gradcheck(name, rng):
 @pytest.mark.parametrize("name", ACTIVATIONS)
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-5)])
 def test_matches_pytorch_forward_and_backward(name, dtype, tol, rng, torch):
-    ours, _, theirs = ACTIVATIONS[name]
     x = (rng.standard_normal((2, 3, 5)) * 3).astype(dtype)
     upstream = rng.standard_normal((2, 3, 5)).astype(dtype)
-    X = Tensor(x.copy(), requires_grad=True)
-    out = ours(X)
-    out.backward(upstream)
-    tx = torch.tensor(x, requires_grad=True)
-    tout = theirs(torch, tx)
-    tout.backward(torch.tensor(upstream))
+    out, grad, tout, tgrad = run_both(name, x, upstream, torch)
     assert out.dtype == dtype
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=tol, atol=tol)
-    np.testing.assert_allclose(X.grad, tx.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(out, tout, rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad, tgrad, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_stable_for_huge_inputs_like_pytorch(name, torch):
-    ours, _, theirs = ACTIVATIONS[name]
     x = np.array([[-1e4, -50.0, 0.5, 1e4], [1e4, 1e4, -1e4, 3.0], [-1e4, -1e4, -1e4, -1e4]])
     upstream = np.arange(1.0, 13.0).reshape(3, 4)
-    X = Tensor(x.copy(), requires_grad=True)
-    out = ours(X)
-    out.backward(upstream)
-    tx = torch.tensor(x, requires_grad=True)
-    tout = theirs(torch, tx)
-    tout.backward(torch.tensor(upstream))
-    assert np.isfinite(out.data).all() and np.isfinite(X.grad).all()
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(X.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    out, grad, tout, tgrad = run_both(name, x, upstream, torch)
+    assert np.isfinite(out).all() and np.isfinite(grad).all()
+    np.testing.assert_allclose(out, tout, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad, tgrad, rtol=1e-12, atol=1e-12)
 
 
 def test_sigmoid_saturates_exactly_without_warnings():

@@ -177,17 +177,21 @@ class Module:
             self.__dict__[registry].pop(name, None)
         self._non_persistent_buffers.discard(name)
 
+    def _check_slot(self, kind: str, registry: str, name: str) -> None:
+        """Checks shared by register_parameter, register_buffer and add_module before ``name`` is taken."""
+        if registry not in self.__dict__:
+            raise AttributeError(f"cannot register a {kind} before Module.__init__() has run: "
+                                 "call super().__init__() first in your __init__")
+        _check_name(kind, name)
+        if name in self.__dict__ or (hasattr(type(self), name) and name not in self.__dict__[registry]):
+            raise KeyError(f"attribute {name!r} already exists")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, for an optional parameter such as a missing bias) as ``name``."""
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot register a parameter before Module.__init__() has run: "
-                                 "call super().__init__() first in your __init__")
-        _check_name("parameter", name)
+        self._check_slot("parameter", "_parameters", name)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot register {type(param).__name__} as parameter {name!r} "
                             "(nn.Parameter or None expected)")
-        if name in self.__dict__ or (hasattr(type(self), name) and name not in self._parameters):
-            raise KeyError(f"attribute {name!r} already exists")
         self._forget(name)
         self._parameters[name] = param
 
@@ -197,18 +201,13 @@ class Module:
         Buffers follow ``to(dtype)`` and, when ``persistent``, are saved in ``state_dict()``; optimizers never
         see them.
         """
-        if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot register a buffer before Module.__init__() has run: "
-                                 "call super().__init__() first in your __init__")
-        _check_name("buffer", name)
+        self._check_slot("buffer", "_buffers", name)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot register {type(tensor).__name__} as buffer {name!r} (Tensor or None "
                             "expected); wrap arrays with nnlearn.tensor(...)")
         if isinstance(tensor, Parameter):
             raise TypeError(f"buffer {name!r} must not be a Parameter; use register_parameter for "
                             "learnable tensors")
-        if name in self.__dict__ or (hasattr(type(self), name) and name not in self._buffers):
-            raise KeyError(f"attribute {name!r} already exists")
         self._forget(name)
         self._buffers[name] = tensor
         if not persistent:
@@ -216,14 +215,9 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as the child ``name`` (what ``self.name = module`` does for valid names)."""
-        if "_modules" not in self.__dict__:
-            raise AttributeError("cannot add a module before Module.__init__() has run: "
-                                 "call super().__init__() first in your __init__")
-        _check_name("module", name)
+        self._check_slot("module", "_modules", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass (adding child {name!r})")
-        if name in self.__dict__ or (hasattr(type(self), name) and name not in self._modules):
-            raise KeyError(f"attribute {name!r} already exists")
         self._forget(name)
         self._modules[name] = module
 
