@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# Repeatable and sized for 2 cores: one BLAS thread per process (pytest runs 2 workers). The tests pick a
+# Repeatable and sized for 2 cores: one BLAS thread per process; pytest runs 2 workers, with --dist loadfile so
+# a notebook's cells, which depend on each other, stay in one worker. The tests pick a
 # headless matplotlib backend themselves (tests/conftest.py); notebooks use %matplotlib inline.
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
@@ -30,8 +31,7 @@ book: $(STAMP)
 
 ## test: the whole suite — unit, gradient and parity tests, grader tests, then every notebook under nbval
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax book solutions
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests book solutions
 
 ## exercises: regenerate exercises/ from solutions/ (never edit exercises/ by hand)
 exercises: $(STAMP)
