@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .backend import get_backend, set_backend, use_backend
 from .dtypes import get_default_dtype, set_default_dtype
 from .random import get_rng, manual_seed
 from .tensor import Tensor, cat, maximum, ones, rand, randn, stack, tensor, where, zeros
@@ -20,7 +21,8 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = ("functional", "nn", "optim", "data", "train", "viz", "testing", "grading", "kernels")
 
 __all__ = [
-    "Function", "Tensor", "Value", "cat", "enable_grad", "get_default_dtype", "get_rng", "is_grad_enabled",
+    "Function", "Tensor", "Value", "cat", "enable_grad", "get_backend", "get_default_dtype", "get_rng",
+    "is_grad_enabled", "set_backend", "use_backend",
     "manual_seed", "maximum", "no_grad", "ones", "rand", "randn", "set_default_dtype", "stack", "tensor",
     "where", "zeros", *_LAZY_SUBMODULES,
 ]

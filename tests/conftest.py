@@ -4,6 +4,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The CUDA kernels run under Numba's CUDA simulator unless a real-GPU run is asked for with NNLEARN_CUDA=real.
+# This must be decided before anything imports numba, hence here, at the very top of the test session.
+if os.environ.get("NNLEARN_CUDA") != "real":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 import numpy as np
 import pytest
