@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from .device import asarray_like, device_of
+
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor
 
@@ -90,6 +92,11 @@ class Function:
         from .tensor import Tensor
 
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        devices = {device_of(a.data) for a in args if isinstance(a, Tensor)}
+        if len(devices) > 1:
+            shapes = ", ".join(f"{a.shape} on {device_of(a.data)}" for a in args if isinstance(a, Tensor))
+            raise ValueError(f"{cls.__name__}: all tensors must be on the same device, got {shapes}; "
+                             "move them with .to('cuda') or .to('cpu')")
         ctx = Context()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         out = Tensor(cls.forward(ctx, *arrays, **kwargs))
@@ -151,7 +158,7 @@ def backward(root: "Tensor", grad: np.ndarray | None = None) -> None:
                                f"{root.shape}; pass grad= with the same shape")
         grad = np.ones_like(root.data)
     else:
-        grad = np.asarray(grad, dtype=root.data.dtype)
+        grad = asarray_like(grad, root.data, dtype=root.data.dtype)
         if grad.shape != root.shape:
             raise ValueError(f"grad must have the tensor's shape {root.shape}, got {grad.shape}")
 
@@ -171,6 +178,7 @@ def backward(root: "Tensor", grad: np.ndarray | None = None) -> None:
         for parent, pg in zip(node.inputs, input_grads):
             if parent is None or pg is None or not parent.requires_grad:
                 continue
-            pg = unbroadcast(np.asarray(pg), parent.shape).astype(parent.data.dtype, copy=False)
+            pg = pg if hasattr(pg, "ndim") else asarray_like(pg, parent.data)
+            pg = unbroadcast(pg, parent.shape).astype(parent.data.dtype, copy=False)
             previous = grads.get(id(parent))
             grads[id(parent)] = pg if previous is None else previous + pg

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import Context, Function
+from .device import array_module, asarray_like, scatter_add
 
 
 class Add(Function):
@@ -139,7 +140,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx: Context, grad):
         a, low, high = ctx.saved
-        inside = np.ones(a.shape, dtype=bool)
+        inside = np.ones_like(a, dtype=bool)
         if low is not None:
             inside &= a >= low
         if high is not None:
@@ -167,7 +168,7 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx: Context, condition, a, b):
-        condition = np.asarray(condition, dtype=bool)
+        condition = asarray_like(condition, a, dtype=bool)
         ctx.save_for_backward(condition)
         return np.where(condition, a, b)
 
@@ -245,8 +246,8 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx: Context, grad):
         shape, dtype, index = ctx.saved
-        out = np.zeros(shape, dtype=dtype)
-        np.add.at(out, index, grad)
+        out = array_module(grad).zeros(shape, dtype=dtype)
+        scatter_add(out, index, grad)
         return out, None
 
 

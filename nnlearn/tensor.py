@@ -17,6 +17,7 @@ import numpy as np
 
 from . import ops
 from .autograd import Function, Node, backward
+from .device import asarray_like, check_device, device_of, is_device_name, to_device
 from .dtypes import get_default_dtype
 
 
@@ -24,6 +25,8 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to an ndarray: Python floats/lists get the default dtype, NumPy arrays keep theirs."""
     if isinstance(data, Tensor):
         data = data.data
+    if device_of(data) == "cuda":  # already a GPU array: keep it there
+        return data if dtype is None else data.astype(dtype, copy=False)
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
     if isinstance(data, np.ndarray):
@@ -79,6 +82,11 @@ class Tensor:
         return self.data.size
 
     @property
+    def device(self) -> str:
+        """``"cpu"`` (data is a NumPy array) or ``"cuda"`` (data is a CuPy array on the GPU)."""
+        return device_of(self.data)
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user (not by an operation): the ones whose ``.grad`` is kept."""
         return self._node is None
@@ -87,15 +95,41 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        host = to_device(self.data, "cpu")
+        body = np.array2string(host, separator=", ", prefix="tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.device != "cpu":
+            extra = f", device='{self.device}'" + extra
         if self.data.dtype != get_default_dtype() and self.data.dtype.kind == "f":
             extra = f", dtype={self.data.dtype}" + extra
         return f"tensor({body}{extra})"
 
     def numpy(self) -> np.ndarray:
-        """The underlying NumPy array (shared, not copied)."""
+        """The underlying NumPy array (shared, not copied). A GPU tensor must be brought back first."""
+        if self.device != "cpu":
+            raise TypeError("numpy(): this tensor is on the 'cuda' device; call .cpu() first to copy it "
+                            "to host memory")
         return self.data
+
+    def to(self, target: Any) -> "Tensor":
+        """A copy on another device (``"cpu"``/``"cuda"``) or with another dtype; ``self`` if nothing changes.
+
+        Moving is differentiable: gradients flow back to the original device.
+        """
+        if is_device_name(target):
+            device = check_device(target)
+            return self if device == self.device else _ToDevice.apply(self, device)
+        try:
+            dtype = np.dtype(target)
+        except TypeError:
+            raise ValueError(f"to(): expected a device ('cpu' or 'cuda') or a dtype, got {target!r}") from None
+        return self.astype(dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self) -> "Tensor":
+        return self.to("cuda")
 
     def item(self) -> float | int:
         """The value of a one-element tensor as a Python number."""
@@ -118,7 +152,8 @@ class Tensor:
 
     def astype(self, dtype: Any) -> "Tensor":
         """A copy converted to ``dtype`` (differentiable for float-to-float conversions)."""
-        return _AsType.apply(self, np.dtype(dtype))
+        dtype = np.dtype(dtype)
+        return self if dtype == self.dtype else _AsType.apply(self, dtype)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -337,6 +372,18 @@ class _AsType(Function):
         return grad.astype(dtype), None
 
 
+class _ToDevice(Function):
+    @staticmethod
+    def forward(ctx, a, device):
+        ctx.save_for_backward(device_of(a))
+        return to_device(a, device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (origin,) = ctx.saved
+        return to_device(grad, origin), None
+
+
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
@@ -353,8 +400,10 @@ def _lift(x: Any, like: Tensor) -> Tensor:
     """Wrap a number or array as a constant Tensor; Python numbers take ``like``'s dtype (no upcasting)."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (int, float, bool, np.number)) and like.data.dtype.kind == "f":
-        return Tensor(np.asarray(x, dtype=like.data.dtype))
+    if isinstance(x, (int, float, bool, np.number)):
+        # A number joins the other operand's device, and its dtype when that is floating point.
+        dtype = like.data.dtype if like.data.dtype.kind == "f" else None
+        return Tensor(asarray_like(x, like.data, dtype=dtype))
     return Tensor(x)
 
 
@@ -381,26 +430,26 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return Tensor(np.zeros(_shape_args(shape), dtype=dtype or get_default_dtype()), requires_grad)
+def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None, device: str = "cpu") -> Tensor:
+    return Tensor(to_device(np.zeros(_shape_args(shape), dtype=dtype or get_default_dtype()), check_device(device)), requires_grad)
 
 
-def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return Tensor(np.ones(_shape_args(shape), dtype=dtype or get_default_dtype()), requires_grad)
+def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None, device: str = "cpu") -> Tensor:
+    return Tensor(to_device(np.ones(_shape_args(shape), dtype=dtype or get_default_dtype()), check_device(device)), requires_grad)
 
 
-def randn(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+def randn(*shape: Any, requires_grad: bool = False, dtype: Any = None, device: str = "cpu") -> Tensor:
     """Standard-normal samples drawn from the library's seeded generator."""
     from .random import get_rng
     data = get_rng().standard_normal(_shape_args(shape)).astype(dtype or get_default_dtype())
-    return Tensor(data, requires_grad)
+    return Tensor(to_device(data, check_device(device)), requires_grad)
 
 
-def rand(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+def rand(*shape: Any, requires_grad: bool = False, dtype: Any = None, device: str = "cpu") -> Tensor:
     """Uniform [0, 1) samples drawn from the library's seeded generator."""
     from .random import get_rng
     data = get_rng().random(_shape_args(shape)).astype(dtype or get_default_dtype())
-    return Tensor(data, requires_grad)
+    return Tensor(to_device(data, check_device(device)), requires_grad)
 
 
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Context, Function
+from ..device import asarray_like
 from ..tensor import Tensor
 from ._checks import as_tensor, check_dim, check_number, require_float
 
@@ -248,7 +249,7 @@ def _horner(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
 
 def erf(x: Any) -> np.ndarray:
     """The error function erf(x) = 2/sqrt(π) ∫_0^x exp(-t²) dt, elementwise, in float64."""
-    x = np.asarray(x, dtype=np.float64)
+    x = asarray_like(x, x, dtype=np.float64)  # on the host, or on the GPU for a GPU array
     a = np.abs(x)
     out = np.sign(x, out=np.empty_like(x))  # ±1 (NaN for NaN): the value for |x| >= 8, overwritten below
     small = a <= 1.0

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Context, Function
+from ..device import to_device
 from ..random import get_rng
 from ..tensor import Tensor
 from ._checks import as_tensor, check_probability, require_float, require_same_dtype
@@ -85,8 +86,9 @@ def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        scaled_mask = np.zeros(input.shape, dtype=input.dtype)  # everything dropped (and no 1 / 0)
+        scaled_mask = np.zeros_like(input.data)  # everything dropped (and no 1 / 0)
     else:
         keep = get_rng().random(input.shape) >= p  # each element survives with probability 1 - p
-        scaled_mask = (keep / (1.0 - p)).astype(input.dtype)
+        # The mask is drawn on the host (one seeded generator for the whole library), then joins the input.
+        scaled_mask = to_device((keep / (1.0 - p)).astype(input.dtype), input.device)
     return Dropout.apply(input, scaled_mask)

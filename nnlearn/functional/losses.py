@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Context, Function
+from ..device import array_module
 from ..tensor import Tensor
 from . import _checks as checks
 from .activations import log_softmax, relu, softplus_array, stable_sigmoid
@@ -198,7 +199,7 @@ def _class_inputs(input: Any, target: Any, fn: str, reduction: str,
 def _class_weight(weight: Any, input: Tensor, num_classes: int, fn: str) -> np.ndarray:
     """Per-class weights as a constant array ``(C,)`` (all ones when not given)."""
     if weight is None:
-        return np.ones(num_classes, dtype=input.dtype)
+        return array_module(input.data).ones(num_classes, dtype=input.dtype)
     weight = checks.as_tensor(weight, "weight", fn)
     if weight.shape != (num_classes,):
         raise ValueError(f"{fn}: weight must have one entry per class, shape ({num_classes},), "
@@ -234,7 +235,7 @@ def _nll(input: Tensor, target: Tensor, class_weight: np.ndarray, ignore_index: 
     counted = labels != ignore_index
     safe = np.where(counted, labels, 0)  # any valid index for ignored rows; their weight below is 0
     w = np.where(counted, class_weight[safe], 0).astype(input.dtype)  # (M,)
-    picked = _scores_last(input)[np.arange(labels.size), safe]  # input[i, y_i], differentiable: (M,)
+    picked = _scores_last(input)[array_module(labels).arange(labels.size), safe]  # input[i, y_i], differentiable: (M,)
     losses = -picked * w
     if reduction == "none":
         return losses.reshape(*target.shape)
@@ -295,9 +296,10 @@ def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0, 
     class_weight = _class_weight(weight, input, num_classes, fn)
     scores = _scores_last(input)  # (N, C)
     labels = target.data.reshape(-1)
-    rows = np.arange(labels.size)
+    xp = array_module(labels)  # numpy, or cupy for tensors on the GPU
+    rows = xp.arange(labels.size)
     right = scores[rows, labels].reshape(-1, 1)  # x[y]: (N, 1)
-    others = np.ones(scores.shape, dtype=input.dtype)
+    others = xp.ones(scores.shape, dtype=input.dtype)
     others[rows, labels] = 0  # the j = y term is left out of the sum
     hinge = relu(margin - right + scores)  # (N, C)
     if p == 2:
@@ -327,4 +329,5 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
         position = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{fn}: labels must be in [0, {num_classes - 1}] for num_classes={num_classes}, "
                          f"got {int(labels.data[position])} at position {position}")
-    return Tensor((labels.data[..., None] == np.arange(num_classes)).astype(np.int64))
+    classes = array_module(labels.data).arange(num_classes)
+    return Tensor((labels.data[..., None] == classes).astype(np.int64))

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from ..device import asarray_like, check_device, is_device_name, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -324,24 +325,42 @@ class Module:
                 param.grad[...] = 0
 
     # ------------------------------------------------------------------ dtype
-    def to(self, dtype: Any) -> Module:
-        """Convert every floating-point parameter, gradient and buffer to ``dtype`` in place; returns self.
+    def to(self, target: Any) -> Module:
+        """Move every parameter, gradient and buffer to a device (``"cpu"``/``"cuda"``), or convert the
+        floating-point ones to a dtype (float32/float64), in place; returns self.
 
         The Parameter objects stay the same (only their ``.data`` changes), so an optimizer built before the
-        call still updates them.
+        call still updates them — though its state (e.g. Adam's moments) should be created after moving.
         """
+        tensors = [*self.parameters(), *self.buffers()]
+        if is_device_name(target):
+            device = check_device(target)
+            for tensor in tensors:
+                tensor.data = to_device(tensor.data, device)
+                if tensor.grad is not None:
+                    tensor.grad = to_device(tensor.grad, device)
+            return self
         try:
-            dtype = np.dtype(dtype)
+            dtype = np.dtype(target)
         except TypeError:
-            raise TypeError(f"to(): dtype must be float32 or float64, got {dtype!r}") from None
+            raise TypeError(f"to(): expected a device ('cpu' or 'cuda') or a dtype (float32 or float64), "
+                            f"got {target!r}") from None
         if dtype not in _FLOAT_DTYPES:
             raise TypeError(f"to(): dtype must be float32 or float64, got {dtype}")
-        for tensor in [*self.parameters(), *self.buffers()]:
+        for tensor in tensors:
             if tensor.data.dtype.kind == "f":
                 tensor.data = tensor.data.astype(dtype)
                 if tensor.grad is not None:
                     tensor.grad = tensor.grad.astype(dtype)
         return self
+
+    def cuda(self) -> Module:
+        """Move the module to the GPU (``to("cuda")``)."""
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        """Move the module to host memory (``to("cpu")``)."""
+        return self.to("cpu")
 
     def double(self) -> Module:
         """Convert floating-point parameters and buffers to float64 (for gradient checks); returns self."""
@@ -418,7 +437,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            value = to_device(value.data if isinstance(value, Tensor) else value, "cpu")
+            value = np.asarray(value)
             if value.dtype.kind not in "biuf":
                 raise TypeError(f"state_dict[{key!r}] must be a numeric array, got dtype {value.dtype}")
             if value.shape != target.shape:
@@ -429,7 +449,8 @@ class Module:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                  + "\n\t".join(errors))
         for key, value in values.items():
-            targets[key].data[...] = value  # in place, cast to the parameter's own dtype
+            # in place (on the parameter's device), cast to the parameter's own dtype
+            targets[key].data[...] = asarray_like(value, targets[key].data)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

@@ -68,17 +68,17 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         return Tensor(np.array(0.0))
     dtype = grads[0].dtype
     if math.isinf(norm_type):
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)  # float(): works on a GPU too
     else:
         # the p-norm of the per-tensor p-norms is the p-norm of all elements together
-        per_tensor = [np.linalg.norm(g.ravel().astype(np.float64), ord=norm_type) for g in grads]
+        per_tensor = [float(np.linalg.norm(g.ravel().astype(np.float64), ord=norm_type)) for g in grads]
         total = float(np.linalg.norm(np.array(per_tensor), ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"{fn}: the total norm of order {norm_type} of the gradients is {total}, so they "
                            "cannot be clipped; set error_if_nonfinite=False to skip this check")
     scale = min(max_norm / (total + 1e-6), 1.0)  # never scale up
     for g in grads:
-        g *= np.asarray(scale, dtype=g.dtype)
+        g *= g.dtype.type(scale)  # a scalar of the gradient's dtype: no upcast, and fine on any device
     return Tensor(np.asarray(total, dtype=dtype))
 
 

@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import no_grad
+from ..device import to_device
 from ..tensor import Tensor
 from .callbacks import Callback, TrainState
 from .history import BOOKKEEPING, History
@@ -90,12 +91,20 @@ def _check_loader(loader: Any, name: str) -> None:
                         "epoch reads it again; pass a DataLoader or a list of batches instead")
 
 
-def _split_batch(batch: Any, name: str) -> tuple[tuple[Tensor, ...], Tensor]:
-    """``(x, y)`` or ``(x1, x2, ..., y)`` → ``((x, ...), y)`` as Tensors; the model gets all but the last."""
+def model_device(model: Any) -> str:
+    """The device of the model's parameters (``"cpu"`` for a model without any)."""
+    parameters = getattr(model, "parameters", None)
+    first = next(iter(parameters()), None) if callable(parameters) else None
+    return first.device if isinstance(first, Tensor) else "cpu"
+
+
+def _split_batch(batch: Any, name: str, device: str = "cpu") -> tuple[tuple[Tensor, ...], Tensor]:
+    """``(x, y)`` or ``(x1, x2, ..., y)`` → ``((x, ...), y)`` as Tensors on ``device`` (the model's: a data
+    loader yields host arrays, a model on the GPU needs its batches there); the model gets all but the last."""
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
         raise TypeError(f"{name} must yield (inputs, targets) pairs, got a batch of type {type(batch).__name__}"
                         + (f" with {len(batch)} item(s)" if isinstance(batch, (tuple, list)) else ""))
-    parts = tuple(part if isinstance(part, Tensor) else Tensor(part) for part in batch)
+    parts = tuple((part if isinstance(part, Tensor) else Tensor(part)).to(device) for part in batch)
     return parts[:-1], parts[-1]
 
 
@@ -141,7 +150,7 @@ def _output_array(output: Any) -> np.ndarray:
     if not isinstance(output, Tensor):
         raise TypeError(f"metrics need the model to return a Tensor, got {type(output).__name__}; "
                         "pass metrics=() for a model with another kind of output")
-    return np.array(output.data)
+    return np.array(to_device(output.data, "cpu"))
 
 
 def _metric_values(metric_fns: dict[str, MetricFn], outputs: list[np.ndarray], targets: list[np.ndarray]):
@@ -173,8 +182,9 @@ def _train_one_epoch(model, loader, loss_fn, optimizer, metric_fns, callbacks, s
     n_batches = len(loader) if hasattr(loader, "__len__") else None
     total_loss, seen = 0.0, 0
     outputs, targets = [], []
+    device = model_device(model)
     for index, batch in enumerate(loader, start=1):
-        inputs, target = _split_batch(batch, "train_loader")
+        inputs, target = _split_batch(batch, "train_loader", device)
         state.batch = index
         optimizer.zero_grad()
         output = model(*inputs)
@@ -191,7 +201,7 @@ def _train_one_epoch(model, loader, loss_fn, optimizer, metric_fns, callbacks, s
         seen += len(target)
         if metric_fns:
             outputs.append(_output_array(output))
-            targets.append(np.array(target.data))
+            targets.append(np.array(to_device(target.data, "cpu")))
         state.batch_loss = value
         for callback in callbacks:
             callback.on_batch_end(state)
@@ -313,15 +323,16 @@ def evaluate(model: Any, loader: Iterable, loss_fn: Callable | None = None,
     outputs, targets = [], []
     try:
         with no_grad():
+            device = model_device(model)
             for batch in loader:
-                inputs, target = _split_batch(batch, "loader")
+                inputs, target = _split_batch(batch, "loader", device)
                 output = model(*inputs)
                 if loss_fn is not None:
                     total_loss += float(_scalar_loss(loss_fn(output, target)).item()) * len(target)
                 seen += len(target)
                 if metric_fns:
                     outputs.append(_output_array(output))
-                    targets.append(np.array(target.data))
+                    targets.append(np.array(to_device(target.data, "cpu")))
     finally:
         if was_training:
             _set_training(model, True)
@@ -348,7 +359,8 @@ def predict(model: Any, X: Any, batch_size: int = 256) -> np.ndarray:
     _set_training(model, False)
     try:
         with no_grad():
-            chunks = [np.array(model(Tensor(data[start:start + batch_size])).data)
+            device = model_device(model)
+            chunks = [np.array(to_device(model(Tensor(data[start:start + batch_size]).to(device)).data, "cpu"))
                       for start in range(0, len(data), batch_size)]
     finally:
         if was_training:
