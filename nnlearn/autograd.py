@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from .device import asarray_like, device_of
+from .device import asarray_like, device_of, to_device
 
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor
@@ -79,6 +79,9 @@ class Node:
 class Function:
     """Base class of every differentiable operation. Subclasses define ``forward`` and ``backward``."""
 
+    #: The result is placed on the inputs' device; only a move between devices (``Tensor.to``) says False.
+    same_device = True
+
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -99,7 +102,9 @@ class Function:
                              "move them with .to('cuda') or .to('cpu')")
         ctx = Context()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        out = Tensor(cls.forward(ctx, *arrays, **kwargs))
+        result = cls.forward(ctx, *arrays, **kwargs)
+        # An op's result lives where its inputs live (a no-op unless a kernel answered from another device).
+        out = Tensor(to_device(result, devices.pop()) if devices and cls.same_device else result)
         if _grad_enabled and any(ctx.needs_input_grad):
             out.requires_grad = True
             out._node = Node(cls, ctx, tuple(a if isinstance(a, Tensor) else None for a in args))
@@ -180,5 +185,6 @@ def backward(root: "Tensor", grad: np.ndarray | None = None) -> None:
                 continue
             pg = pg if hasattr(pg, "ndim") else asarray_like(pg, parent.data)
             pg = unbroadcast(pg, parent.shape).astype(parent.data.dtype, copy=False)
+            pg = to_device(pg, device_of(parent.data))  # each gradient lives with its tensor
             previous = grads.get(id(parent))
             grads[id(parent)] = pg if previous is None else previous + pg

@@ -373,6 +373,8 @@ class _AsType(Function):
 
 
 class _ToDevice(Function):
+    same_device = False  # the one op whose result lives elsewhere
+
     @staticmethod
     def forward(ctx, a, device):
         ctx.save_for_backward(device_of(a))

@@ -111,6 +111,36 @@ def test_fit_moves_each_batch_to_the_models_device(fake_gpu):
     np.testing.assert_allclose(histories[1]["val_accuracy"], histories[0]["val_accuracy"])
 
 
+def lenet() -> nn.Module:
+    nnlearn.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3), nn.ReLU(), nn.AvgPool2d(2, stride=1), nn.Flatten(), nn.Linear(6, 3),
+    ).double()
+
+
+def test_a_cnn_trains_on_the_device_with_the_cuda_kernels_and_matches_the_cpu(fake_gpu, monkeypatch):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 1, 8, 8)), rng.integers(0, 3, 2)
+    results = {}
+    for device in ("cpu", "cuda"):
+        model = lenet().to(device)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(2):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Tensor(x).to(device)), Tensor(y).to(device))
+            loss.backward()
+            opt.step()
+        results[device] = (loss.item(), model)
+    cpu_loss, cpu_model = results["cpu"]
+    gpu_loss, gpu_model = results["cuda"]
+    np.testing.assert_allclose(gpu_loss, cpu_loss, rtol=1e-10)
+    for (name, p_gpu), p_cpu in zip(gpu_model.named_parameters(), cpu_model.parameters()):
+        assert on_device(p_gpu.data) and on_device(p_gpu.grad), name
+        np.testing.assert_allclose(np.asarray(p_gpu.data), p_cpu.data, rtol=1e-9, atol=1e-12, err_msg=name)
+    assert on_device(gpu_model[1].running_mean.data)
+
+
 def test_state_dict_round_trip_on_the_device(fake_gpu):
     model = mlp().to("cuda")
     state = {k: nnlearn.device.to_device(v, "cpu") for k, v in model.state_dict().items()}

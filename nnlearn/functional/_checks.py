@@ -133,3 +133,77 @@ def check_class_target_shape(input: Tensor, target: Tensor, fn: str) -> None:
         wanted = "a 0-d target" if input.ndim == 1 else f"target of shape {expected}"
         raise ValueError(f"{fn}: input of shape {input.shape} (read as {layout}: classes along dim "
                          f"{0 if input.ndim == 1 else 1}) needs {wanted}, got target of shape {target.shape}")
+
+
+# ------------------------------------------------------------------ the kernel-backed ops (conv2d, pooling)
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def require_kernel_dtype(t: Tensor, name: str, fn: str) -> None:
+    """The compiled kernels exist for float32 and float64 only (not integers, complex or float16)."""
+    if t.dtype not in KERNEL_DTYPES:
+        raise TypeError(f"{fn}: {name} must have dtype float32 or float64, got {t.dtype}; "
+                        f"convert it with .float() or .double()")
+
+
+def check_4d(t: Tensor, name: str, layout: str, fn: str) -> None:
+    """An image batch ``(N, C, H, W)`` or a filter bank ``(C_out, C_in, kH, kW)``: exactly 4 dims, none empty."""
+    if t.ndim != 4:
+        hint = ""
+        if name == "input" and t.ndim == 3:
+            hint = " (a single image? add the batch dimension with input.unsqueeze(0))"
+        raise ValueError(f"{fn}: {name} must be 4-D {layout}, got shape {t.shape}{hint}")
+    if 0 in t.shape:
+        raise ValueError(f"{fn}: {name} must not be empty: expected {layout} with every size >= 1, "
+                         f"got shape {t.shape}")
+
+
+def check_pair(value: Any, name: str, fn: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints (one per spatial axis, height then width), each >= ``minimum``.
+
+    Returns the ``(int, int)`` pair the kernels expect: ``3`` -> ``(3, 3)``.
+    """
+    def is_int(v: Any) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    if is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{fn}: {name} must be an int or a pair of ints (height, width), got {value!r}")
+    if min(pair) < minimum:
+        what = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{fn}: {name} must be {what}, got {value!r}")
+    return pair
+
+
+def check_window_fits(input_shape: tuple[int, ...], kernel_size: tuple[int, int], padding: tuple[int, int],
+                      fn: str, detail: str) -> None:
+    """A window of ``kernel_size`` must fit into the zero-padded ``(H + 2 ph, W + 2 pw)`` image at least once.
+
+    ``detail`` names the arguments involved (e.g. both shapes), so the message says where the sizes came from.
+    """
+    padded = (input_shape[2] + 2 * padding[0], input_shape[3] + 2 * padding[1])
+    if kernel_size[0] > padded[0] or kernel_size[1] > padded[1]:
+        raise ValueError(f"{fn}: kernel size {kernel_size} is larger than the padded input {padded} "
+                         f"(height, width) — {detail}; use a smaller kernel, more padding or a larger input")
+
+
+def kernels_for(family: str, x: Any) -> Any:
+    """The kernel module for ``family`` that fits the array ``x``.
+
+    Arrays on the GPU (see :mod:`nnlearn.device`) always use the CUDA kernels, which work on them in place;
+    host arrays use the backend chosen with :func:`nnlearn.set_backend`.
+    """
+    from .. import backend  # looked up at call time, so tests can intercept backend.kernels
+    from ..device import device_of
+
+    return backend.kernels(family, "cuda" if device_of(x) == "cuda" else None)
+
+
+def contiguous(array: Any) -> Any:
+    """``array`` in C order (the kernels index raw memory), copied only if it is not already."""
+    if isinstance(array, np.ndarray):
+        return np.ascontiguousarray(array)
+    return array if array.flags.c_contiguous else array.copy()  # a GPU array (CuPy copies in C order)

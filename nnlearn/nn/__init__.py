@@ -4,6 +4,8 @@
 * layers: :class:`Linear`, :class:`Identity`, :class:`Dropout`, :class:`Flatten`, the activations
   (:class:`ReLU`, :class:`LeakyReLU`, :class:`ELU`, :class:`GELU`, :class:`Sigmoid`, :class:`Tanh`,
   :class:`Softmax`, :class:`LogSoftmax`);
+* image layers: :class:`Conv2d`, :class:`MaxPool2d`, :class:`AvgPool2d`;
+* normalisation: :class:`BatchNorm1d`, :class:`BatchNorm2d`, :class:`LayerNorm`;
 * containers: :class:`Sequential`, :class:`ModuleList`;
 * losses: :class:`MSELoss`, :class:`L1Loss`, :class:`BCELoss`, :class:`BCEWithLogitsLoss`,
   :class:`NLLLoss`, :class:`CrossEntropyLoss`, :class:`MultiMarginLoss`;
@@ -16,16 +18,19 @@ from __future__ import annotations
 from . import init, utils
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
+from .conv import Conv2d
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, MultiMarginLoss, NLLLoss
 from .module import IncompatibleKeys, Module, StateDictError
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "GELU", "Identity",
-    "IncompatibleKeys", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList",
-    "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "StateDictError",
-    "Tanh", "init", "utils",
+    "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss",
+    "Dropout", "ELU", "Flatten", "GELU", "Identity", "IncompatibleKeys", "L1Loss", "LayerNorm", "LeakyReLU",
+    "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleList", "MultiMarginLoss", "NLLLoss",
+    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "StateDictError", "Tanh", "init", "utils",
 ]
