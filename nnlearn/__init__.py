@@ -18,7 +18,8 @@ from .value import Value
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("functional", "nn", "optim", "data", "train", "viz", "testing", "grading", "kernels")
+_LAZY_SUBMODULES = ("functional", "nn", "optim", "data", "train", "viz", "testing", "grading", "kernels", "tuning",
+                    "device", "backend")
 
 __all__ = [
     "Function", "Tensor", "Value", "cat", "enable_grad", "get_backend", "get_default_dtype", "get_rng",

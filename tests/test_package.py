@@ -19,5 +19,5 @@ def test_import_nnlearn_loads_no_heavy_dependency():
 
 def test_subpackages_load_on_first_use():
     import nnlearn
-    for name in ("functional", "nn", "optim", "data", "train", "viz", "testing", "grading", "kernels"):
+    for name in ("functional", "nn", "optim", "data", "train", "viz", "testing", "grading", "kernels", "tuning"):
         assert getattr(nnlearn, name).__name__ == f"nnlearn.{name}"
