@@ -1,4 +1,5 @@
-"""Training: the ``fit`` loop, its ``History``, callbacks, metrics and progress bar.
+"""Training: the ``fit`` loop, its ``History``, callbacks, metrics, progress bar, a learning-rate range test,
+an experiment log and a training profiler.
 
 >>> from nnlearn.train import fit, EarlyStopping
 >>> history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, epochs=20,   # doctest: +SKIP
@@ -9,11 +10,16 @@ Best(epoch=12, value=0.081)
 from __future__ import annotations
 
 from .callbacks import Callback, EarlyStopping, GradientClipping, LambdaCallback, ModelCheckpoint, TrainState
+from .experiment import ExperimentLog, ExperimentTable, Run, library_versions
 from .fit import evaluate, fit, predict
 from .history import Best, History
+from .lr_finder import LRFinder
 from .metrics import accuracy, confusion_matrix, precision, recall, to_labels
+from .profiling import FunctionStat, TrainingProfile, profile_fit
 
 __all__ = [
-    "Best", "Callback", "EarlyStopping", "GradientClipping", "History", "LambdaCallback", "ModelCheckpoint",
-    "TrainState", "accuracy", "confusion_matrix", "evaluate", "fit", "precision", "predict", "recall", "to_labels",
+    "Best", "Callback", "EarlyStopping", "ExperimentLog", "ExperimentTable", "FunctionStat", "GradientClipping",
+    "History", "LRFinder", "LambdaCallback", "ModelCheckpoint", "Run", "TrainState", "TrainingProfile", "accuracy",
+    "confusion_matrix", "evaluate", "fit", "library_versions", "precision", "predict", "profile_fit", "recall",
+    "to_labels",
 ]
