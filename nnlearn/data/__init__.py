@@ -1,4 +1,4 @@
-"""Data for the book: generated 2-D sets, the bundled digits, splits, Dataset/DataLoader and scaling.
+"""Data for the book: generated 2-D sets, the bundled digits, splits, Dataset/DataLoader, scaling and augmentation.
 
 >>> import nnlearn
 >>> from nnlearn.data import make_moons, train_test_split, DataLoader
@@ -12,15 +12,19 @@ Only NumPy is needed at import time; ``load_digits`` imports scikit-learn when i
 """
 from __future__ import annotations
 
+from .augment import AugmentedDataset, augment_batch, random_rotation, random_shift, rotate, shift
 from .dataset import Dataset, TensorDataset
 from .digits import load_digits
+from .kfold import KFold
 from .loader import DataLoader, default_collate
 from .preprocessing import StandardScaler
 from .split import train_test_split, train_val_test_split
 from .synthetic import make_blobs, make_circles, make_moons, make_regression_1d, make_spiral, make_xor
+from .tabular import load_breast_cancer, load_wine
 
 __all__ = [
-    "DataLoader", "Dataset", "StandardScaler", "TensorDataset", "default_collate", "load_digits",
-    "make_blobs", "make_circles", "make_moons", "make_regression_1d", "make_spiral", "make_xor",
-    "train_test_split", "train_val_test_split",
+    "AugmentedDataset", "DataLoader", "Dataset", "KFold", "StandardScaler", "TensorDataset", "augment_batch",
+    "default_collate", "load_breast_cancer", "load_digits", "load_wine", "make_blobs", "make_circles", "make_moons", "make_regression_1d",
+    "make_spiral", "make_xor", "random_rotation", "random_shift", "rotate", "shift", "train_test_split",
+    "train_val_test_split",
 ]

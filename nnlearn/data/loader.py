@@ -93,7 +93,12 @@ class DataLoader:
             return tuple(Tensor(a[indices]) for a in dataset.arrays)
         if isinstance(dataset, np.ndarray):
             return Tensor(dataset[indices])
-        return default_collate([dataset[int(i)] for i in indices])
+        positions = [int(i) for i in indices]
+        if hasattr(dataset, "__getitems__"):
+            # PyTorch's batched-read hook: a data set that can produce many samples at once (e.g. augment a
+            # whole batch with one vectorised call) says so by defining __getitems__(indices) -> samples.
+            return default_collate(dataset.__getitems__(positions))
+        return default_collate([dataset[i] for i in positions])
 
     def __repr__(self) -> str:
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)} samples, "
