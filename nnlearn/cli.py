@@ -1,11 +1,13 @@
 """The ``nnlearn`` command line.
 
-    nnlearn grade NOTEBOOK [--tests FILE] [--json FILE] [--timeout SECONDS] [--memory-mb MB]
+    nnlearn grade NOTEBOOK [--tests FILE] [--json FILE] [--report FILE.md|.html|.txt] [--timeout S] [--memory-mb MB]
+    nnlearn grade FOLDER --out DIR [--tests FILE] [--jobs N] [--timeout S] [--memory-mb MB]
+    nnlearn gradescope-bundle EXERCISE [--out ZIP] [--tests FILE] [--root DIR] [--no-wheel]
     nnlearn exercises build [--check] [--root DIR]
 
-Exit codes: 0 — done (a notebook was graded, whatever its score; the exercises are built or up to date);
-1 — ``--check`` found stale exercises; 2 — the command itself could not run (bad arguments, a file that is
-not a notebook, a missing test file, a broken solution notebook).
+Exit codes: 0 — done (a notebook or folder was graded, whatever the scores; the exercises are built or up
+to date; the bundle is written); 1 — ``--check`` found stale exercises; 2 — the command itself could not run
+(bad arguments, a file that is not a notebook, a missing test file, a broken solution notebook).
 """
 from __future__ import annotations
 
@@ -43,8 +45,11 @@ def _parser() -> argparse.ArgumentParser:
                                      description="nnlearn course tools: exercises and grading.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    grade = sub.add_parser("grade", help="grade one exercise notebook in a sandboxed child process")
-    grade.add_argument("notebook", type=Path, help="the .ipynb file to grade")
+    grade = sub.add_parser("grade", help="grade one exercise notebook, or a folder of submissions, in "
+                                         "sandboxed child processes")
+    grade.add_argument("notebook", type=Path, metavar="NOTEBOOK|FOLDER",
+                       help="the .ipynb file to grade, or a folder of submissions (FOLDER/<student>.ipynb or "
+                            "FOLDER/<student>/<file>.ipynb) to grade with --out")
     grade.add_argument("--tests", type=Path, default=None,
                        help="the course test file (default: tests/<stem>.py next to the notebook, "
                             "else solutions/tests/<stem>.py in the course root)")
@@ -54,6 +59,32 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"wall-clock limit for the notebook and its tests (default {DEFAULT_TIMEOUT:g})")
     grade.add_argument("--memory-mb", type=_positive_int, default=DEFAULT_MEMORY_MB, metavar="MB",
                        help=f"memory limit of the child process (default {DEFAULT_MEMORY_MB})")
+    grade.add_argument("--report", type=Path, default=None, metavar="FILE",
+                       help="one notebook: also write the learner's feedback (.md, .html or .txt; "
+                            "hidden tests show only pass/fail and a hint)")
+    grade.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="a folder: where to write one JSON per submission and gradebook.csv")
+    grade.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                       help="a folder: worker processes grading side by side (default: the number of cores)")
+    grade.add_argument("--feedback", choices=("md", "html", "txt"), default=None,
+                       help="a folder: also write each submission's feedback as DIR/<student>.feedback.EXT")
+    grade.add_argument("--no-progress", action="store_true", help="a folder: no progress bar")
+
+    bundle = sub.add_parser("gradescope-bundle", help="build a Gradescope autograder zip for one exercise")
+    bundle.add_argument("exercise", help="the exercise notebook's name, e.g. 02_perceptrons")
+    bundle.add_argument("--out", type=Path, default=None, metavar="ZIP",
+                        help="where to write the zip (default: EXERCISE-autograder.zip)")
+    bundle.add_argument("--tests", type=Path, default=None, metavar="FILE",
+                        help="the test file to grade with (default: solutions/tests/EXERCISE.py; pass a "
+                             "private one for hidden tests)")
+    bundle.add_argument("--root", type=Path, default=None,
+                        help="the course root (default: the nearest directory up from here with solutions/)")
+    bundle.add_argument("--no-wheel", action="store_true",
+                        help="ship nnlearn only as source (setup.sh installs from it) instead of as a wheel")
+    bundle.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"wall-clock limit per submission on Gradescope (default {DEFAULT_TIMEOUT:g})")
+    bundle.add_argument("--memory-mb", type=_positive_int, default=DEFAULT_MEMORY_MB, metavar="MB",
+                        help=f"memory limit of the grading child on Gradescope (default {DEFAULT_MEMORY_MB})")
 
     exercises = sub.add_parser("exercises", help="generate exercises/ from solutions/")
     ex_sub = exercises.add_subparsers(dest="action", required=True)
@@ -66,9 +97,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(command: str, message: str) -> int:
+    print(f"nnlearn {command}: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def _grade(args: argparse.Namespace) -> int:
     from .grading import GradingError, grade_notebook
 
+    if args.notebook.is_dir():
+        return _grade_folder(args)
+    for option in ("out", "jobs", "feedback"):
+        if getattr(args, option) is not None:
+            return _error("grade", f"--{option} is for grading a folder, but {args.notebook} is not a folder")
+    if args.report is not None:
+        from .grading.feedback import format_for
+        try:
+            format_for(args.report)
+        except ValueError as exc:
+            return _error("grade", f"--report: {exc}")
     try:
         report = grade_notebook(args.notebook, args.tests, timeout=args.timeout, memory_mb=args.memory_mb)
     except GradingError as exc:
@@ -81,6 +128,69 @@ def _grade(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"nnlearn grade: error: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
             return EXIT_ERROR
+    if args.report is not None:
+        from .grading.feedback import write_feedback
+        try:
+            write_feedback(report, args.report)
+        except OSError as exc:
+            return _error("grade", f"cannot write {args.report}: {exc.strerror}")
+    return EXIT_OK
+
+
+def _grade_folder(args: argparse.Namespace) -> int:
+    from .grading import GradingError
+    from .grading.batch import grade_folder
+
+    if args.out is None:
+        return _error("grade", f"{args.notebook} is a folder: pass --out DIR for the grades")
+    for option in ("json", "report"):
+        if getattr(args, option) is not None:
+            return _error("grade", f"--{option} is for one notebook; a folder's grades go to --out "
+                                   "(and --feedback for the learners' reports)")
+    try:
+        result = grade_folder(args.notebook, args.out, args.tests, jobs=args.jobs, timeout=args.timeout,
+                              memory_mb=args.memory_mb, progress=not args.no_progress)
+    except GradingError as exc:
+        return _error("grade", str(exc))
+    except OSError as exc:
+        return _error("grade", f"cannot write to {args.out}: {exc.strerror}")
+    if args.feedback is not None:
+        _write_folder_feedback(args.out, args.feedback)
+    print(result.summary())
+    return EXIT_OK
+
+
+def _write_folder_feedback(out: Path, extension: str) -> None:
+    """``DIR/<student>.feedback.EXT`` for every grade JSON in ``out`` (what each learner may be sent)."""
+    import json
+
+    from .grading.batch import FORMAT
+    from .grading.feedback import report_from_dict, write_feedback
+
+    for path in sorted(out.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            continue
+        report = report_from_dict(data)
+        if data.get("status") in ("unreadable", "error"):
+            report.notes.insert(0, f"not graded ({data['status']}): {data.get('message', '')}")
+        write_feedback(report, out / f"{path.stem}.feedback.{extension}")
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from .grading.gradescope import BundleError, build_bundle
+
+    try:
+        path = build_bundle(args.exercise, args.out, tests=args.tests, root=args.root, wheel=not args.no_wheel,
+                            timeout=args.timeout, memory_mb=args.memory_mb)
+    except BundleError as exc:
+        return _error("gradescope-bundle", str(exc))
+    except OSError as exc:
+        return _error("gradescope-bundle", f"cannot write {args.out}: {exc.strerror}")
+    print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
     return EXIT_OK
 
 
@@ -115,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "grade":
         return _grade(args)
+    if args.command == "gradescope-bundle":
+        return _bundle(args)
     return _build(args)
 
 

@@ -139,18 +139,18 @@ def test_one_wrong_answer_loses_exactly_its_tests(function, group, tmp_path, cap
 
 # --- hostile and broken notebooks ------------------------------------------------------------------------
 
-def test_an_infinite_loop_in_a_cell_times_out_within_the_limit(tmp_path, capsys):
+def test_an_infinite_loop_in_a_top_level_cell_never_runs(tmp_path, capsys):
+    # Deliberate change (issue 6): the grader runs only the statements that define the answers, so a loop in
+    # an example cell costs nothing. A loop inside an answer times out (tests/test_grading_hostile.py).
     def add_loop(cells):
         cells.insert(2, code("while True:\n    pass\n"))
 
     start = time.monotonic()
     rc, report, out, _ = grade(capsys, perceptrons_with(tmp_path, add_loop), "--tests", str(PERCEPTRON_TESTS),
-                               "--timeout", "2")
-    assert time.monotonic() - start < 2 + 5
-    assert rc == 0 and report["score"] == 0
-    assert set(statuses(report).values()) == {"timeout"}
-    assert "while running the notebook" in report["tests"][0]["message"]
-    assert "TIMEOUT" in out
+                               "--timeout", "5")
+    assert time.monotonic() - start < 5 + 5
+    assert rc == 0 and report["score"] == report["max_score"] > 0
+    assert set(statuses(report).values()) == {"passed"}
 
 
 def test_a_test_that_never_returns_times_out_and_earlier_results_count(tmp_path, capsys):
@@ -183,7 +183,7 @@ def test_statuses_and_messages_for_failures_errors_and_exits_inside_tests(tmp_pa
     notebook = write_notebook(tmp_path / "mixed.ipynb", [
         "import sys\n\ndef good():\n    return 1\n\ndef quits():\n    sys.exit(3)\n",
         "def raises():\n    raise ValueError('bad input')\n",
-        "too_big = bytearray(64 * 1024 ** 3)  # over the memory limit: a MemoryError, not a dead grader\n",
+        "def too_big():\n    return bytearray(64 * 1024 ** 3)  # over the memory limit: a MemoryError\n",
     ])
     tests = write_tests(tmp_path / "mixed_tests.py", """
         def test_good(nb):
@@ -201,13 +201,16 @@ def test_statuses_and_messages_for_failures_errors_and_exits_inside_tests(tmp_pa
         def test_missing(nb):
             nb.never_defined()
 
+        def test_too_big(nb):
+            nb.too_big()
+
         def test_after_all_that(nb):
             assert nb.good() == 1, "the child survived the earlier tests"
     """)
     rc, report, _, _ = grade(capsys, notebook, "--tests", str(tests), "--timeout", TIMEOUT)
     assert rc == 0
     assert statuses(report) == {"test_good": "passed", "test_wrong": "failed", "test_quits": "error",
-                                "test_raises": "error", "test_missing": "error",
+                                "test_raises": "error", "test_missing": "error", "test_too_big": "memory",
                                 "test_after_all_that": "passed"}
     messages = {t["name"]: t["message"] for t in report["tests"]}
     assert messages["test_wrong"] == "assertion failed: assert nb.good() == 2"
@@ -215,31 +218,40 @@ def test_statuses_and_messages_for_failures_errors_and_exits_inside_tests(tmp_pa
     assert messages["test_raises"].startswith("ValueError: bad input (cell 2, line 2")
     assert "does not define 'never_defined'" in messages["test_missing"]
     assert report["score"] == 2  # tests without @points are worth 1
-    assert [(e["cell"], e["message"].split(" ")[0]) for e in report["cell_errors"]] == [(3, "MemoryError")]
+    assert messages["test_too_big"].startswith("out of memory: MemoryError")
+    assert report["cell_errors"] == []
 
 
-def test_sys_exit_in_a_cell_costs_the_points_but_not_the_grader(tmp_path, capsys):
+def test_sys_exit_in_a_cell_stops_the_answers_that_follow(tmp_path, capsys):
+    # Deliberate change (issue 6): only definitions run, so the exit must sit where an answer needs it.
     def exit_first(cells):
-        cells.insert(1, code("import sys\nsys.exit(0)\n"))
+        cells.insert(1, code("import sys\nEXIT = sys.exit(0)\n"))
+        for cell in cells:
+            if "def perceptron_predict(" in cell_source(cell):
+                cell["source"] = cell_source(cell).replace("scores = X @ w + b", "scores = X @ w + b + 0 * EXIT")
 
     rc, report, out, _ = grade(capsys, perceptrons_with(tmp_path, exit_first),
                                "--tests", str(PERCEPTRON_TESTS), "--timeout", TIMEOUT)
     assert rc == 0 and report["score"] == 0
     assert set(statuses(report).values()) <= {"failed", "error"}
     assert report["cell_errors"][0]["cell"] == 2
-    assert report["cell_errors"][0]["message"].startswith("SystemExit: 0 (cell 2, line 2: sys.exit(0))")
+    assert report["cell_errors"][0]["message"].startswith("SystemExit: 0 (cell 2, line 2: EXIT = sys.exit(0))")
     assert "the remaining cells were not run" in report["cell_errors"][1]["message"]
     assert "Score: 0/" in out
 
 
-def test_os_exit_in_a_cell_leaves_no_result_and_every_test_fails(tmp_path, capsys):
+def test_os_exit_in_an_answer_leaves_no_result_and_every_test_crashes(tmp_path, capsys):
+    # Deliberate change (issue 6): a test without a result is now "crashed" (still 0 points), not "failed".
     def hard_exit(cells):
-        cells.insert(1, code("import os\nos._exit(0)\n"))
+        cells.insert(1, code("import os\nGONE = os._exit(0)\n"))
+        for cell in cells:
+            if "def perceptron_predict(" in cell_source(cell):
+                cell["source"] = cell_source(cell).replace("scores = X @ w + b", "scores = X @ w + b + GONE")
 
     rc, report, _, _ = grade(capsys, perceptrons_with(tmp_path, hard_exit), "--tests", str(PERCEPTRON_TESTS),
                              "--timeout", TIMEOUT)
     assert rc == 0 and report["score"] == 0
-    assert set(statuses(report).values()) == {"failed"}
+    assert set(statuses(report).values()) == {"crashed"}
     assert all(t["message"].startswith("no result") for t in report["tests"])
 
 
@@ -268,29 +280,33 @@ def test_printing_or_appending_a_fake_score_changes_nothing(tmp_path, capsys):
 
 
 def test_background_processes_are_killed_with_the_child(tmp_path, capsys):
-    pid_file = tmp_path / "grandchild.pid"
+    # The grandchild carries a unique marker in its command line; after grading, no process may hold it.
+    # (Its pid is useless here: in the child's own PID namespace it differs from the pid we see.)
+    marker = f"nnlearn-bg-{os.getpid()}-{time.monotonic_ns()}"
     notebook = write_notebook(tmp_path / "bg.ipynb", [f"""
         import subprocess, sys
-        p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-        open({str(pid_file)!r}, "w").write(str(p.pid))
         def good():
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", {marker!r}])
             return 1
     """])
     tests = write_tests(tmp_path / "bg_tests.py", "def test_good(nb):\n    assert nb.good() == 1\n")
     rc, report, _, _ = grade(capsys, notebook, "--tests", str(tests), "--timeout", TIMEOUT)
     assert rc == 0 and report["score"] == 1
-    if os.name != "posix":
-        pytest.skip("process groups are a POSIX feature")
-    pid = int(pid_file.read_text())
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc to look for the grandchild")
     for _ in range(40):  # killed at once; give the reaper a moment
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        except FileNotFoundError:
-            return
-        if state in ("Z", "X"):
+        alive = [p for p in Path("/proc").glob("[0-9]*") if _cmdline_has(p, marker)]
+        if not alive:
             return
         time.sleep(0.05)
-    raise AssertionError(f"the grandchild {pid} survived grading (state {state})")
+    raise AssertionError(f"the grandchild survived grading: {alive}")
+
+
+def _cmdline_has(proc: Path, marker: str) -> bool:
+    try:
+        return marker.encode() in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 # --- the child never sees the points ---------------------------------------------------------------------
@@ -303,8 +319,11 @@ def test_the_child_never_receives_the_points(tmp_path, capsys):
         @points(7919)
         def test_spy(nb):
             secret, decorator = str(7000 + 919), "points" + "("  # spelled so this source holds neither
-            job = open(sys.argv[1]).read()
-            assert secret not in job, "the job file holds the points"
+            frame = sys._getframe()  # the job arrives on stdin (never on disk): find it in the child's main()
+            while frame is not None and "job" not in frame.f_locals:
+                frame = frame.f_back
+            job = json.dumps(frame.f_locals["job"])
+            assert secret not in job, "the job holds the points"
             assert decorator not in json.loads(job)["tests_source"], "the test source holds @points"
             assert not hasattr(test_spy, "__nnlearn_points__"), "the test function carries its points"
             assert not any(secret in v for v in os.environ.values()), "the environment holds the points"

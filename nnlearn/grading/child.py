@@ -1,13 +1,17 @@
-"""What runs inside the grading child process: the notebook's code, then the tests, results out as data.
+"""What runs inside the grading child process: the notebook's answers, then the tests, results out as data.
 
-The parent (:mod:`nnlearn.grading.runner`) starts ``python -m nnlearn.grading.child JOB.json`` in a fresh
-session and temp directory. The job holds the notebook's code cells, the test file's source *without* its
-``@points`` lines, the test names, and the path of the results file. This process
+The parent (:mod:`nnlearn.grading.runner`) starts ``python -m nnlearn.grading.child`` in a fresh session,
+namespaces and temp directory, and writes the token and the job to its stdin: the notebook's code cells, the
+test file's source *without* its ``@points`` lines, the test names, the results file descriptor and the
+isolation to apply. This process
 
-1. lowers its own resource limits (CPU time, memory, file size, no core dumps) before any student code runs,
-2. runs the cells in order in one namespace — a cell that raises is recorded and the next cell still runs
-   (one broken exercise must not cost the others); ``sys.exit()`` in a cell stops the remaining cells,
-3. runs every test on that namespace and appends one JSON line per event to the results file.
+1. applies the isolation (:func:`nnlearn.grading.isolation.apply_in_child`: hidden course files, resource
+   limits, its own user) and reports what is in force — all before any student code runs,
+2. loads the tests and snapshots the tools they use (:class:`nnlearn.grading.guard.ModuleGuard`),
+3. runs only the statements that define the answers the tests use
+   (:func:`nnlearn.grading.notebook.select_answers`); a cell that raises is recorded and the next still runs,
+4. runs every test, restoring the tools before each and after every call through ``nb``, with answers made
+   plain data (:func:`nnlearn.grading.guard.plain`), and appends one JSON line per event to the results.
 
 It knows nothing of points and computes no score: that happens in the parent, which never runs student code.
 The same helpers (:func:`run_test`, :class:`Answers`) serve the in-notebook self-check.
@@ -22,12 +26,12 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from types import TracebackType
+from types import FunctionType, TracebackType
 from typing import Any, Callable
 
 MAX_MESSAGE = 2000  # characters of a failure message worth keeping
 
-PASSED, FAILED, ERROR = "passed", "failed", "error"
+PASSED, FAILED, ERROR, MEMORY = "passed", "failed", "error", "memory"
 
 
 class Answers:
@@ -43,8 +47,8 @@ class Answers:
         try:
             return self._namespace[name]
         except KeyError:
-            raise NameError(f"the notebook does not define {name!r} "
-                            f"(did the cell that defines it run without errors?)") from None
+            raise NameError(f"the notebook does not define {name!r} (the grader looks for a top-level "
+                            f"def, class, import or {name} = ... that ran without errors)") from None
 
     def __getitem__(self, name: str) -> Any:
         return self.__getattr__(name)
@@ -100,6 +104,9 @@ def describe(exc: BaseException, tests_filename: str = "") -> tuple[str, str]:
             message = f"assertion failed: {lines[-1].line.strip()}" if lines and lines[-1].line \
                 else "assertion failed"
         return FAILED, _shorten(message)
+    if isinstance(exc, MemoryError):
+        return MEMORY, _shorten(f"out of memory: {type(exc).__name__}: {exc}{_where(tb, tests_filename)}; "
+                                "the grader allows a limited amount of memory")
     if isinstance(exc, NotImplementedError):
         # The exercise stub: the learner has not written this answer yet.
         return FAILED, _shorten(f"not implemented yet: {exc}" if str(exc) else "not implemented yet")
@@ -159,75 +166,90 @@ def execute_cells(cells: list[tuple[int, str]], namespace: dict[str, Any],
                 return
 
 
-def _set_limits(limits: dict[str, Any]) -> None:
-    """Lower this process's own limits (Unix only); a limit the system already sets lower is kept."""
-    try:
-        import resource
-        import signal
-    except ImportError:  # Windows: only the parent's wall-clock timeout applies
-        return
+def run_answer_code(code: Any, sources: dict[int, str], namespace: dict[str, Any],
+                    on_error: Callable[[int, str], None]) -> None:
+    """Run the chosen statements (:func:`nnlearn.grading.notebook.select_answers`) cell by cell.
 
-    def cap(which: int, soft: int, hard: int | None = None) -> None:
-        hard = soft if hard is None else hard
-        _, old_hard = resource.getrlimit(which)
-        if old_hard != resource.RLIM_INFINITY:
-            soft, hard = min(soft, old_hard), min(hard, old_hard)
+    A cell that raises is reported and the next still runs; ``sys.exit()`` stops the rest."""
+    for number, module in code.cells:
+        filename = f"<cell {number}>"
+        register_source(filename, sources.get(number, ""))
         try:
-            resource.setrlimit(which, (soft, hard))
-        except (ValueError, OSError):
-            pass  # a limit this platform does not allow us to set
+            exec(compile(module, filename, "exec"), namespace)  # noqa: S102 — this is the sandboxed child
+        except BaseException as exc:  # noqa: BLE001
+            on_error(number, describe(exc)[1])
+            if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                on_error(number, "the notebook asked to stop: the remaining cells were not run")
+                return
 
-    if limits.get("cpu_seconds"):
-        cap(resource.RLIMIT_CPU, int(limits["cpu_seconds"]), int(limits["cpu_seconds"]) + 1)
-    if limits.get("memory_bytes") and hasattr(resource, "RLIMIT_AS"):
-        cap(resource.RLIMIT_AS, int(limits["memory_bytes"]))
-    if limits.get("file_bytes"):
-        cap(resource.RLIMIT_FSIZE, int(limits["file_bytes"]))
-        # Writing past the size limit then raises OSError (caught like any error) instead of killing us.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    cap(resource.RLIMIT_CORE, 0)
+
+def read_job() -> tuple[str, dict[str, Any]]:
+    """The token and the job, both from stdin (never on disk, in argv or in the environment); then stdin
+    is pointed at /dev/null, so student code reads nothing from the parent."""
+    data = sys.stdin.buffer.read()
+    token, _, job = data.partition(b"\n")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)
+    return token.decode().strip(), json.loads(job)
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    with open(argv[0], encoding="utf-8") as f:
-        job = json.load(f)
-    token = sys.stdin.readline().strip()  # this run's token, from the parent (see runner.py)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)  # student code reads nothing from the parent
-    os.close(devnull)
-    sys.stdin = open(0, encoding="utf-8", closefd=False)
-    _set_limits(job.get("limits", {}))
+    from . import isolation
+    from .guard import ModuleGuard, guarded
+    from .notebook import answer_names, select_answers
 
+    token, job = read_job()
+    fd = int(job["results_fd"])
     # Keep our own references: student code may rebind os.write or json.dumps; these stay ours.
-    fd = os.open(job["results"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     write, dumps, clock, exit_now = os.write, json.dumps, time.perf_counter, os._exit
 
     def emit(**record: Any) -> None:
         write(fd, (dumps({**record, "token": token}) + "\n").encode("utf-8"))
 
-    namespace: dict[str, Any] = {"__name__": "__main__", "display": _display}
-    start = clock()
-    emit(event="cells_started")
-    execute_cells([(int(n), str(s)) for n, s in job["cells"]], namespace,
-                  lambda number, message: emit(event="cell_error", cell=number, message=message))
-    emit(event="cells_done", duration=clock() - start)
+    emit(event="isolation", facts=isolation.apply_in_child(job.get("isolation", {})))
 
+    # The tests are loaded, and the tools they use snapshotted, before any student code runs.
+    # numpy loads some submodules lazily: import them now, so that the snapshot holds the real ones.
+    import math  # noqa: F401
+    import numpy.fft  # noqa: F401
+    import numpy.linalg  # noqa: F401
+    import numpy.random  # noqa: F401
+    import numpy.testing  # noqa: F401
+    import nnlearn.testing  # noqa: F401
     tests_filename = job["tests_filename"]
     try:
         tests = load_tests(job["tests_source"], tests_filename)
         load_error = ""
     except BaseException as exc:  # noqa: BLE001 — the test file may import something the child lacks
         tests, load_error = {}, f"the test file could not be loaded: {describe(exc, tests_filename)[1]}"
+    guard = ModuleGuard()
 
-    answers = Answers(namespace)
+    cells = [(int(n), str(s)) for n, s in job["cells"]]
+    code = select_answers(cells, answer_names(job["tests_source"]))
+    for number, message in code.errors:
+        emit(event="cell_error", cell=number, message=message)
+    emit(event="answers", found=code.found, missing=code.missing)
+    namespace: dict[str, Any] = {"__name__": "__main__", "display": _display}
+    start = clock()
+    emit(event="cells_started")
+    run_answer_code(code, dict(cells), namespace,
+                    lambda number, message: emit(event="cell_error", cell=number, message=message))
+    guard.restore()
+    emit(event="cells_done", duration=clock() - start)
+
+    answers = Answers({name: guarded(value, guard) if isinstance(value, FunctionType) else value
+                       for name, value in namespace.items()})
     for name in job["tests"]:
+        guard.restore()
         emit(event="start", name=name)
         func = tests.get(name)
         if load_error or not callable(func):
             outcome = Outcome(ERROR, load_error or f"test {name} not found in the test file", 0.0)
         else:
             outcome = run_test(func, answers, tests_filename)
+        guard.restore()
         emit(event="result", name=name, status=outcome.status, message=outcome.message,
              duration=outcome.duration)
     emit(event="done")

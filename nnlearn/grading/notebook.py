@@ -7,8 +7,11 @@ fresh build is byte-for-byte repeatable. Only the standard library is used: grad
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
+import symtable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +148,135 @@ def gradable_cells(nb: Notebook) -> tuple[list[tuple[int, str]], list[int]]:
             continue
         run.append((number, strip_magics(cell_source(cell))))
     return run, skipped
+
+
+# --- which statements the grader runs: the answers, found by name ----------------------------------------
+#
+# The rule. From the gradable cells the grader runs only what defines the answers the tests use: for every
+# name a test reads from ``nb`` (``nb.NAME``, ``nb["NAME"]``, ``getattr(nb, "NAME")``), the *last* top-level
+# statement that binds it — ``def``, ``class``, ``import`` or a plain ``NAME = ...`` assignment — and, in turn,
+# for every global name that statement uses (in its body, decorators, default values or base classes), the
+# last statement binding it before that statement and the last one in the notebook. The chosen statements run in notebook order, each cell compiled on its own (tracebacks
+# keep cell numbers and lines). Everything else — example calls, prints, plots, loops, a ``sys.exit()`` or an
+# endless loop at top level — never runs while grading, so deleting, reordering or duplicating cells, or
+# editing metadata and outputs, changes the score only through the answers themselves.
+
+@dataclass
+class AnswerCode:
+    """The statements to run, per cell, and what the selection found."""
+
+    cells: list[tuple[int, ast.Module]] = field(default_factory=list)  # (cell number, chosen statements)
+    errors: list[tuple[int, str]] = field(default_factory=list)        # cells that do not parse
+    found: list[str] = field(default_factory=list)                     # answer names the notebook defines
+    missing: list[str] = field(default_factory=list)                   # answer names it does not define
+
+
+def answer_names(test_source: str) -> list[str]:
+    """The names tests read from their ``nb`` argument, in order of first use."""
+    tree = ast.parse(test_source)
+    params = {fn.args.args[0].arg for fn in ast.walk(tree)
+              if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.args.args}
+    names: list[str] = []
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in params:
+            name = node.attr
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id in params and isinstance(node.slice, ast.Constant):
+            name = node.slice.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) \
+                and node.args[0].id in params and isinstance(node.args[1], ast.Constant):
+            name = node.args[1].value
+        if isinstance(name, str) and name.isidentifier() and not name.startswith("__") and name not in names:
+            names.append(name)
+    return names
+
+
+def _bound_names(stmt: ast.stmt) -> list[str] | None:
+    """Names a definition statement binds; None for a statement that is not a definition."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    if isinstance(stmt, ast.Import):
+        return [(a.asname or a.name.split(".")[0]) for a in stmt.names]
+    if isinstance(stmt, ast.ImportFrom):
+        if stmt.module == "__future__":
+            return None
+        return [("*" if a.name == "*" else a.asname or a.name) for a in stmt.names]
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else \
+        [stmt.target] if isinstance(stmt, ast.AnnAssign) and stmt.value is not None else None
+    if targets is None:
+        return None
+    names = []
+    for target in targets:
+        elts = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+        if not all(isinstance(e, ast.Name) for e in elts):
+            return None  # x[0] = ..., obj.attr = ...: not a plain definition
+        names += [e.id for e in elts]
+    return names
+
+
+def _globals_used(stmt: ast.stmt) -> set[str]:
+    """The global names a statement reads: at its own top level and, through ``symtable``, in nested
+    scopes (so a function's local variables never count as uses of a top-level name)."""
+    table = symtable.symtable(ast.unparse(stmt), "<answer>", "exec")
+    used = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    stack = list(table.get_children())
+    while stack:
+        child = stack.pop()
+        used |= {s.get_name() for s in child.get_symbols() if s.is_global()}
+        stack += child.get_children()
+    return used
+
+
+def select_answers(cells: list[tuple[int, str]], names: list[str]) -> AnswerCode:
+    """The statements that define ``names`` and what they need (the rule is stated above)."""
+    code = AnswerCode()
+    statements: list[tuple[int, int, ast.stmt]] = []  # (cell, position, statement), in notebook order
+    future: dict[int, list[ast.stmt]] = {}
+    for number, source in cells:
+        try:
+            tree = ast.parse(source, filename=f"<cell {number}>")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            code.errors.append((number, f"{type(exc).__name__}: {exc} (this cell was not run)"))
+            continue
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+                future.setdefault(number, []).append(stmt)
+            statements.append((number, len(statements), stmt))
+
+    bindings: dict[str, list[int]] = {}  # name -> positions of the statements that bind it, in order
+    stars: list[int] = []
+    for number, position, stmt in statements:
+        for name in _bound_names(stmt) or []:
+            if name == "*":
+                stars.append(position)
+            else:
+                bindings.setdefault(name, []).append(position)
+    chosen: set[int] = set(stars)
+    code.found = [n for n in names if n in bindings]
+    code.missing = [n for n in names if n not in bindings]
+    todo = [bindings[n][-1] for n in code.found]
+    while todo:
+        position = todo.pop()
+        if position in chosen:
+            continue
+        chosen.add(position)
+        try:
+            used = _globals_used(statements[position][2])
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            continue
+        for name in used & bindings.keys():
+            # The last binding overall (what a call sees at test time) and the last one before this
+            # statement (what its decorators, default values or assigned value see when it runs).
+            todo.append(bindings[name][-1])
+            earlier = [p for p in bindings[name] if p < position]
+            if earlier:
+                todo.append(earlier[-1])
+    by_cell: dict[int, list[ast.stmt]] = {}
+    for number, position, stmt in statements:
+        if position in chosen:
+            by_cell.setdefault(number, []).append(stmt)
+    for number, body in by_cell.items():
+        code.cells.append((number, ast.Module(body=future.get(number, []) + body, type_ignores=[])))
+    return code

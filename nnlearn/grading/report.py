@@ -15,7 +15,9 @@ from .runner import ChildRun
 from .testfile import TestFile
 
 PASSED, FAILED, ERROR, TIMEOUT = "passed", "failed", "error", "timeout"
-STATUSES = (PASSED, FAILED, ERROR, TIMEOUT)
+MEMORY, CRASHED, UNREADABLE = "memory", "crashed", "unreadable"
+# passed scores the test's points; every other status scores 0. A test with no result is never a pass.
+STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, MEMORY, CRASHED, UNREADABLE)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class GradeReport:
     tests_file: str = ""
     cell_errors: list[tuple[int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    isolation: dict[str, Any] = field(default_factory=dict)  # what fenced the child in (isolation.py)
+    readable: bool = True  # False: the file was not a readable notebook (every test "unreadable")
 
     @property
     def score(self) -> float:
@@ -63,6 +67,8 @@ class GradeReport:
             "tests_file": self.tests_file,
             "cell_errors": [{"cell": n, "message": m} for n, m in self.cell_errors],
             "notes": list(self.notes),
+            "readable": self.readable,
+            "isolation": dict(self.isolation),
         }
 
     def to_json(self) -> str:
@@ -110,6 +116,25 @@ def _ended(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
+def unreadable_report(test_file: TestFile, notebook: str, reason: str) -> GradeReport:
+    """The report of a notebook that cannot be read (bad JSON, not a notebook): every test ``unreadable``."""
+    tests = [TestResult(spec.name, 0, spec.points, UNREADABLE, f"not run: {reason}") for spec in test_file.tests]
+    return GradeReport(tests, notebook=notebook, tests_file=str(test_file.path), notes=[reason],
+                       readable=False)
+
+
+def _died(run: ChildRun) -> tuple[str, str]:
+    """Status and message for a test without a result when the child ended early (no timeout)."""
+    ended = _ended(run.returncode)
+    if run.returncode is not None and run.returncode < 0 and -run.returncode == getattr(signal, "SIGXCPU", -1):
+        return TIMEOUT, "no result: the grading process used up its CPU-time limit"
+    last = _first_line(run.stderr_tail.strip().splitlines()[-1]) if run.stderr_tail.strip() else ""
+    if "MemoryError" in last:
+        return MEMORY, f"no result: the grading process ran out of memory ({ended}); last error output: {last}"
+    message = f"no result: the grading process ended ({ended}) before this test finished"
+    return CRASHED, message + (f"; last error output: {last}" if last else "")
+
+
 def score_run(test_file: TestFile, run: ChildRun, *, timeout: float) -> list[TestResult]:
     """Points for each test of ``test_file``, in file order, from the child's raw outcomes."""
     graded = []
@@ -127,13 +152,8 @@ def score_run(test_file: TestFile, run: ChildRun, *, timeout: float) -> list[Tes
             else:
                 message = f"not run: the time limit of {timeout:g} s was reached during an earlier test"
         else:
-            # No result is a failure, whatever the reason: a crash, os._exit, a tampered results file.
-            status, duration = FAILED, 0.0
-            message = (f"no result: the grading process ended ({_ended(run.returncode)}) "
-                       "before this test finished")
-            last = _first_line(run.stderr_tail.strip().splitlines()[-1]) if run.stderr_tail.strip() else ""
-            if last:
-                message += f"; last error output: {last}"
+            # No result scores nothing, whatever the reason: a crash, os._exit, a tampered results file.
+            (status, message), duration = _died(run), 0.0
         score = spec.points if status == PASSED else 0
         graded.append(TestResult(spec.name, score, spec.points, status, message, duration))
     return graded

@@ -12,7 +12,9 @@ A test file looks like this::
 
 Every top-level function named ``test_*`` (or decorated with ``@points``) is a test; it takes ``nb``, the
 learner's answers (``nb.perceptron_predict`` is the function the notebook defined), or no argument at all.
-A test without ``@points`` is worth 1 point.
+A test without ``@points`` is worth 1 point. ``@points(n, hidden=True, hint="...")`` marks a hidden test: a
+learner's feedback report shows its name, pass/fail and the hint, never its code or failure message (keep hidden
+tests in a test file of your own, outside ``solutions/tests/``, which ships to learners).
 
 The grader reads the points with :mod:`ast` — it never imports the test file — and hands the child process a
 copy of the source with the ``@points(...)`` lines blanked out, so the process that runs student code never
@@ -36,10 +38,17 @@ class TestFileError(ValueError):
     __test__ = False  # not a pytest test class, despite the name
 
 
-def points(n: int | float) -> Callable[[F], F]:
-    """Decorator: the test below is worth ``n`` points (a positive number), e.g. ``@points(2)``."""
+def points(n: int | float, *, hidden: bool = False, hint: str = "") -> Callable[[F], F]:
+    """Decorator: the test below is worth ``n`` points (a positive number), e.g. ``@points(2)``.
+
+    ``hidden=True`` keeps the test's message out of learners' feedback; ``hint`` is what they see instead.
+    """
     if isinstance(n, bool) or not isinstance(n, (int, float)) or not n > 0:
         raise ValueError(f"points(n): n must be a positive number, got {n!r}")
+    if not isinstance(hidden, bool):
+        raise TypeError(f"points(hidden=...): hidden must be True or False, got {hidden!r}")
+    if not isinstance(hint, str):
+        raise TypeError(f"points(hint=...): hint must be a string, got {type(hint).__name__}")
 
     def mark(func: F) -> F:
         setattr(func, POINTS_ATTR, n)
@@ -57,6 +66,8 @@ class TestSpec:
     name: str
     points: float
     lineno: int
+    hidden: bool = False  # @points(n, hidden=True): feedback shows only name, pass/fail and the hint
+    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,8 +97,29 @@ def _is_points_decorator(node: ast.expr) -> bool:
         (isinstance(func, ast.Attribute) and func.attr == "points")
 
 
+_POINTS_OPTIONS = {"hidden": bool, "hint": str}  # the keywords @points accepts, and their literal types
+
+
+def _points_options(node: ast.Call, where: str) -> dict[str, bool | str]:
+    """The literal ``hidden=`` and ``hint=`` keywords of ``@points(n, ...)``."""
+    options: dict[str, bool | str] = {}
+    for kw in node.keywords:
+        kind = _POINTS_OPTIONS.get(kw.arg or "")
+        if kind is None:
+            raise TestFileError(f"{where}: @points accepts only hidden= and hint= keywords, got {kw.arg}=")
+        try:
+            value = ast.literal_eval(kw.value)
+        except ValueError:
+            value = None
+        if not isinstance(value, kind):
+            raise TestFileError(f"{where}: @points({kw.arg}=...) needs a literal {kind.__name__}, "
+                                f"got {ast.unparse(kw.value)!r}")
+        options[kw.arg] = value
+    return options
+
+
 def _points_value(node: ast.Call, where: str) -> float:
-    if len(node.args) != 1 or node.keywords:
+    if len(node.args) != 1:
         raise TestFileError(f"{where}: write @points(n) with one number, e.g. @points(2)")
     try:
         value = ast.literal_eval(node.args[0])
@@ -124,9 +156,10 @@ def load_test_file(path: str | Path) -> TestFile:
         if isinstance(node, ast.AsyncFunctionDef):
             raise TestFileError(f"{path}:{node.lineno}: test {node.name} must be a plain function, not async")
         worth = _points_value(decorators[0], f"{path}:{node.lineno}") if decorators else 1
+        options = _points_options(decorators[0], f"{path}:{node.lineno}") if decorators else {}
         if any(t.name == node.name for t in tests):
             raise TestFileError(f"{path}:{node.lineno}: test {node.name} is defined twice")
-        tests.append(TestSpec(node.name, worth, node.lineno))
+        tests.append(TestSpec(node.name, worth, node.lineno, **options))
         blank.extend(decorators)
     if not tests:
         raise TestFileError(f"test file {path} defines no tests (functions named test_* or with @points)")
