@@ -26,7 +26,7 @@ from .. import functional as F
 from ..autograd import no_grad
 from ..data._checks import resolve_rng
 from ..tensor import Tensor
-from .live import _png, in_notebook_kernel
+from .explorer import PictureExplorer
 
 __all__ = ["ACTIVATIONS", "ActivationExplorer", "activation_and_derivative", "layer_activations"]
 
@@ -168,7 +168,7 @@ def layer_activations(name: str, param: float | None = None, gain: float = 1.0, 
 
 
 # ---------------------------------------------------------------------- the widget
-class ActivationExplorer:
+class ActivationExplorer(PictureExplorer):
     """Pick an activation and its parameter, a weight scale and a layer; see ``f``, ``f'`` and the layer's outputs.
 
     Args:
@@ -308,8 +308,7 @@ class ActivationExplorer:
 
     def _redraw(self) -> None:
         self._draw_panels()
-        if self._display is not None:
-            self._display.update(_png(self.figure))
+        self._update_picture()
 
     # ------------------------------------------------------------------ controls
     def _param_slider_settings(self) -> dict[str, Any]:
@@ -367,26 +366,6 @@ class ActivationExplorer:
             self.layer_slider.value = self._layer
         finally:
             self._syncing = False
-
-    # ------------------------------------------------------------------ showing
-    def show_static(self) -> Any:
-        """Show the current state as a plain picture (in a notebook) and return the figure."""
-        if in_notebook_kernel():
-            from IPython.display import display
-
-            display(_png(self.figure))
-        return self.figure
-
-    def _ipython_display_(self) -> None:
-        if self.activation_dropdown is None or not in_notebook_kernel():
-            self.show_static()
-            return
-        from IPython.display import display
-
-        display(self.controls)
-        # The picture is a separate, ordinary image output that the controls update in place: it is what the
-        # saved notebook and the rendered book show (the explorer's starting state).
-        self._display = display(_png(self.figure), display_id=True)
 
     def __repr__(self) -> str:
         return (f"ActivationExplorer(activation={self._activation!r}, param={self.param}, gain={self._gain:g}, "

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .live import _png, in_notebook_kernel
+from .explorer import PictureExplorer
 
 __all__ = ["FeatureMapExplorer", "feature_maps", "plot_feature_maps"]
 
@@ -217,7 +217,7 @@ def plot_feature_maps(model: Any, image: Any, layer: str, channels: Any = None, 
 
 
 # ---------------------------------------------------------------------- the widget
-class FeatureMapExplorer:
+class FeatureMapExplorer(PictureExplorer):
     """Pick a layer, a channel and an image, and see that channel's feature map next to the image.
 
     Args:
@@ -346,8 +346,7 @@ class FeatureMapExplorer:
         ax_map.set_ylim(values.shape[0] - 0.5, -0.5)
         self._map_artist.set_clim(-limit, limit)
         ax_map.set_title(map_title, fontsize=10)
-        if self._display is not None:
-            self._display.update(_png(self.figure))
+        self._update_picture()
 
     # ------------------------------------------------------------------ controls
     def _build_controls(self) -> None:
@@ -384,26 +383,6 @@ class FeatureMapExplorer:
             self.image_slider.value = self._index
         finally:
             self._syncing = False
-
-    # ------------------------------------------------------------------ showing
-    def show_static(self) -> Any:
-        """Show the current state as a plain picture (in a notebook) and return the figure."""
-        if in_notebook_kernel():
-            from IPython.display import display
-
-            display(_png(self.figure))
-        return self.figure
-
-    def _ipython_display_(self) -> None:
-        if self.layer_dropdown is None or not in_notebook_kernel():
-            self.show_static()
-            return
-        from IPython.display import display
-
-        display(self.controls)
-        # The picture is a separate, ordinary image output that the controls update in place: it is what the
-        # saved notebook and the rendered book show (the explorer's starting state).
-        self._display = display(_png(self.figure), display_id=True)
 
     def __repr__(self) -> str:
         return (f"FeatureMapExplorer({len(self.images)} images, layer={self._layer!r}, channel={self._channel}, "

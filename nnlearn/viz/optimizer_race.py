@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import optim
 from ..nn.parameter import Parameter
-from .live import _png, in_notebook_kernel
+from .explorer import PictureExplorer
 from .loss_surfaces import SURFACES, Surface
 
 __all__ = ["DEFAULT_LRS", "OPTIMIZERS", "OptimizerRace", "make_optimizer", "plot_race", "trajectory"]
@@ -212,7 +212,7 @@ def plot_race(surface: str | Surface = "rosenbrock", racers: Any = None, steps: 
 
 
 # ---------------------------------------------------------------------- the widget
-class OptimizerRace:
+class OptimizerRace(PictureExplorer):
     """Pick a surface, optimizers, their learning rates and the number of steps; watch the trajectories.
 
     Args:
@@ -314,8 +314,7 @@ class OptimizerRace:
 
     def _redraw(self) -> None:
         self._draw(self.figure)
-        if self._display is not None:
-            self._display.update(_png(self.figure))
+        self._update_picture()
 
     # ------------------------------------------------------------------ controls
     def _build_controls(self) -> None:
@@ -366,26 +365,6 @@ class OptimizerRace:
                 self.lr_sliders[name].value = self._lrs[name]
         finally:
             self._syncing = False
-
-    # ------------------------------------------------------------------ showing
-    def show_static(self) -> Any:
-        """Show the current state as a plain picture (in a notebook) and return the figure."""
-        if in_notebook_kernel():
-            from IPython.display import display
-
-            display(_png(self.figure))
-        return self.figure
-
-    def _ipython_display_(self) -> None:
-        if self.surface_dropdown is None or not in_notebook_kernel():
-            self.show_static()
-            return
-        from IPython.display import display
-
-        display(self.controls)
-        # The picture is a separate, ordinary image output that the controls update in place: it is what the
-        # saved notebook and the rendered book show (the race's starting state).
-        self._display = display(_png(self.figure), display_id=True)
 
     def __repr__(self) -> str:
         racers = ", ".join(f"{n} lr={lr:.3g}" for n, lr in self.racers.items())
