@@ -26,3 +26,16 @@ def _seed_everything():
 def rng() -> np.random.Generator:
     """A NumPy generator for test data, independent of the library's own."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, the reference the parity tests compare against; those tests skip, saying why, without it."""
+    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
+
+
+def copy_from_torch(ours, theirs) -> None:
+    """Load a torch module's state into ours; the state_dict keys (and their order) must be the same."""
+    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    assert list(state) == list(ours.state_dict())
+    ours.load_state_dict(state)

@@ -18,11 +18,6 @@ BACKENDS = ["reference", "cpu", "cuda"]
 TOLERANCE = {np.float32: 2e-5, np.float64: 1e-11}
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def lenet(module, seed=0):
     """Conv2d -> ReLU -> MaxPool2d -> Conv2d -> ReLU -> AvgPool2d -> Flatten -> Linear, in either library.
 

@@ -14,11 +14,6 @@ from nnlearn.functional.activations import erf
 from nnlearn.testing import gradcheck
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def _phi(x):
     return 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in x.ravel()]).reshape(x.shape))
 

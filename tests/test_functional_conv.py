@@ -18,11 +18,6 @@ from nnlearn import functional as F
 from nnlearn.testing import gradcheck
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 @pytest.fixture(autouse=True)
 def _reference_kernels():
     with nnlearn.use_backend("reference"):

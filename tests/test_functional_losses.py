@@ -12,11 +12,6 @@ from nnlearn.testing import gradcheck
 REDUCTIONS = ["mean", "sum", "none"]
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def _reduce(values, reduction):
     return values.mean() if reduction == "mean" else values.sum() if reduction == "sum" else values
 

@@ -15,11 +15,6 @@ from nnlearn.kernels.reference import pool2d as ref_pool
 from nnlearn.testing import gradcheck
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 # (N, C_in, C_out, H, W, kernel, stride, padding): square and non-square kernels, stride > 1, asymmetric
 # padding pairs, batch 1, odd sizes, a kernel as large as the input, and a 1 x k kernel.
 CONV_CASES = [

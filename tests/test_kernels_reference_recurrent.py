@@ -17,11 +17,6 @@ from nnlearn.kernels.reference import recurrent as ref
 from nnlearn.testing import gradcheck
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 # name -> (gates G, number of states (h, or h and c), forward, backward, name of the torch module)
 CELLS = {
     "rnn": (1, 1, ref.rnn_forward, ref.rnn_backward, "RNN"),

@@ -15,11 +15,6 @@ BASE_LRS = (0.1, 0.05)  # two param groups, so every schedule is checked per gro
 STEPS = 40
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def make_optimizer(lib, base_lrs=BASE_LRS):
     """An SGD over one tensor per base lr, from nnlearn (lib=None) or from torch (lib=torch)."""
     if lib is None:

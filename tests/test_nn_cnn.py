@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import copy_from_torch
 
 import nnlearn
 from nnlearn import Tensor, nn
@@ -17,22 +18,10 @@ from nnlearn import functional as F
 from nnlearn.testing import gradcheck
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 @pytest.fixture(autouse=True)
 def _reference_kernels():
     with nnlearn.use_backend("reference"):
         yield
-
-
-def copy_from_torch(ours, theirs):
-    """Load a torch module's state into ours; the state_dict keys must be the same."""
-    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
-    assert list(state) == list(ours.state_dict())
-    ours.load_state_dict(state)
 
 
 def lenet(module):

@@ -11,11 +11,6 @@ from nnlearn import Tensor, nn
 from nnlearn.nn import init
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def empty(*shape, dtype=np.float64):
     return Tensor(np.zeros(shape, dtype=dtype))
 

@@ -17,11 +17,6 @@ from nnlearn import functional as F
 from nnlearn.testing import gradcheck
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def away_from_zero(rng, *shape):
     """Standard-normal values pushed at least 0.1 from 0, where ReLU-like functions have a kink."""
     x = rng.standard_normal(shape)

@@ -13,11 +13,6 @@ import nnlearn
 from nnlearn import Tensor, nn
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 class TwoLayer(nn.Module):
     def __init__(self, hidden: int = 8):
         super().__init__()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import copy_from_torch
 
 import nnlearn
 from nnlearn import Tensor, nn
@@ -20,22 +21,10 @@ TOL = dict(rtol=1e-10, atol=1e-10)
 CELLS = ("RNN", "LSTM", "GRU")
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 @pytest.fixture(autouse=True)
 def _reference_kernels():
     with nnlearn.use_backend("reference"):
         yield
-
-
-def copy_from_torch(ours, theirs):
-    """Load a torch module's state into ours; the state_dict keys (and their order) must be the same."""
-    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
-    assert list(state) == list(ours.state_dict())
-    ours.load_state_dict(state)
 
 
 def run_both(torch, rng, cell, T=5, N=3, I=4, H=6, with_hx=True, **kwargs):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import copy_from_torch
 
 import nnlearn
 from nnlearn import Tensor, nn
@@ -14,20 +15,8 @@ from nnlearn import functional as F
 from nnlearn.testing import gradcheck
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def to_torch(torch, array, requires_grad=True):
     return torch.tensor(array, requires_grad=requires_grad)
-
-
-def copy_from_torch(ours, theirs):
-    """Load a torch module's state into ours; the state_dict keys must be the same."""
-    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
-    assert list(state) == list(ours.state_dict())
-    ours.load_state_dict(state)
 
 
 BN_SHAPES = [(6, 3), (4, 3, 5), (3, 2, 4, 5)]  # (N, C), (N, C, L), (N, C, H, W)

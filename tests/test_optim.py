@@ -11,11 +11,6 @@ OPTIMIZERS = {"SGD": optim.SGD, "Adagrad": optim.Adagrad, "RMSprop": optim.RMSpr
               "AdamW": optim.AdamW}
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
-
-
 def grad_fn(x: np.ndarray, k: int) -> np.ndarray:
     """Gradient of f(x) = 0.35 x² + sin(x + 0.3 k) at step k: a convex bowl plus a ripple that moves,
     so every step sees a different gradient (a fixed quadratic would hide bugs in how history is used)."""
