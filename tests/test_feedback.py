@@ -37,6 +37,14 @@ def test_hidden_without_hint(nb):
 @points(1, hidden=True, hint="never shown when it passes")
 def test_hidden_passing(nb):
     pass
+
+@points(1, hint="check the bias")
+def test_public_with_hint(nb):
+    assert False, "off by 0.5"
+
+@points(1, hint="not shown: it passed")
+def test_public_passing_with_hint(nb):
+    pass
 '''.format(secret=SECRET)
 
 
@@ -49,6 +57,8 @@ def report(tmp_path) -> GradeReport:
         TestResult("test_hidden_with_hint", 0, 3, "failed", SECRET),
         TestResult("test_hidden_without_hint", 0, 1, "error", f"ValueError: {SECRET}"),
         TestResult("test_hidden_passing", 1, 1, "passed", ""),
+        TestResult("test_public_with_hint", 0, 1, "failed", "off by 0.5"),
+        TestResult("test_public_passing_with_hint", 1, 1, "passed", ""),
     ], notebook="alice.ipynb", tests_file=str(tests), cell_errors=[(3, "NameError: x")],
         notes=["a <note>"])
 
@@ -63,6 +73,9 @@ def test_hidden_tests_are_read_from_the_test_file(report):
     assert lines["test_hidden_with_hint"].text == "think about empty input"
     assert lines["test_hidden_without_hint"].text == DEFAULT_HINT
     assert lines["test_hidden_passing"].text == ""
+    # A public test keeps its message and, when it fails, adds its hint below it.
+    assert lines["test_public_with_hint"].text == "off by 0.5\nHint: check the bias"
+    assert lines["test_public_passing_with_hint"].text == ""
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
@@ -72,7 +85,7 @@ def test_no_format_leaks_a_hidden_message(report, fmt):
     assert "think about empty input" in out and DEFAULT_HINT in out
     assert "never shown when it passes" not in out
     assert "test_hidden_with_hint" in out and "(hidden)" in out
-    assert "Score: 1/7" in out
+    assert "Score: 2/9" in out
     # A hidden test says only passed or failed: its real status ("error") would hint at its inputs.
     line = next(ln for ln in out.splitlines() if "test_hidden_without_hint" in ln)
     assert "error" not in line.lower()

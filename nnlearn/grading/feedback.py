@@ -55,9 +55,22 @@ def hidden_tests(report: GradeReport) -> dict[str, str]:
     return hidden
 
 
+def public_hints(report: GradeReport) -> dict[str, str]:
+    """``{test name: hint}`` for the public tests of the report's test file that have a hint."""
+    if not report.tests_file:
+        return {}
+    try:
+        specs = load_test_file(report.tests_file).tests
+    except TestFileError:
+        return {}
+    return {spec.name: spec.hint for spec in specs if spec.hint and not getattr(spec, "hidden", False)}
+
+
 def feedback_lines(report: GradeReport, hidden: dict[str, str] | None = None) -> list[FeedbackLine]:
-    """The report's tests, with every hidden test's message replaced by its hint."""
+    """The report's tests, with every hidden test's message replaced by its hint, and a public test's hint (if
+    it has one) added below its failure message."""
     hidden = hidden_tests(report) if hidden is None else hidden
+    hints = public_hints(report)
     lines = []
     for t in report.tests:
         if t.name in hidden:
@@ -65,6 +78,8 @@ def feedback_lines(report: GradeReport, hidden: dict[str, str] | None = None) ->
             lines.append(FeedbackLine(t.name, t.score, t.max_score, t.status, True, text))
         else:
             message = "\n".join(t.message.strip().splitlines()[:MAX_MESSAGE_LINES])
+            if t.status != PASSED and hints.get(t.name):
+                message = f"{message}\nHint: {hints[t.name]}".strip()
             lines.append(FeedbackLine(t.name, t.score, t.max_score, t.status, False, message))
     return lines
 

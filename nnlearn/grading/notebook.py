@@ -171,11 +171,20 @@ class AnswerCode:
     missing: list[str] = field(default_factory=list)                   # answer names it does not define
 
 
+def _is_test(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A test function: named ``test*``, or decorated with ``@points(...)``."""
+    return fn.name.startswith("test") or any(
+        isinstance(d, ast.Call) and getattr(d.func, "attr", getattr(d.func, "id", None)) == "points"
+        for d in fn.decorator_list)
+
+
 def answer_names(test_source: str) -> list[str]:
     """The names tests read from their ``nb`` argument, in order of first use."""
     tree = ast.parse(test_source)
+    # Only the tests' own first parameter is the notebook: a helper's first parameter (``ctx`` of an autograd
+    # Function, an array) would make its attributes look like answers.
     params = {fn.args.args[0].arg for fn in ast.walk(tree)
-              if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.args.args}
+              if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.args.args and _is_test(fn)}
     names: list[str] = []
     for node in ast.walk(tree):
         name = None

@@ -2,10 +2,11 @@
 
 Same contract as :mod:`nnlearn.kernels.reference.recurrent` (read that first). The work splits in two:
 
-* **Matrix products over all time steps** stay in NumPy and go to BLAS, outside any compiled loop: the input
-  projection ``x @ w_ih.T`` before the time loop, and after the backward loop ``dx = dA @ w_ih``,
-  ``dw_ih = dA.T @ x`` *and* ``dw_hh = dA.T @ h_{t-1}`` — the reference adds up ``dw_hh`` one step at a
-  time, but the pre-activation gradients of every step are kept anyway, so it too is one big product.
+* **Matrix products over all time steps** are single large GEMMs, outside the time loop: the input
+  projection ``x @ w_ih.T`` before it, and after the backward loop ``dx = dA @ w_ih``, ``dw_ih = dA.T @ x``
+  *and* ``dw_hh = dA.T @ h_{t-1}`` — the reference adds up ``dw_hh`` one step at a time, but the
+  pre-activation gradients of every step are kept anyway, so it too is one big product. Each is split by rows
+  between the threads, every thread calling single-threaded BLAS on its block.
 * **The recurrence** — ``h_{t-1} @ w_hh.T`` and the gates, step after step — is compiled. Batch rows never
   interact, so the batch is split into one chunk per thread (``prange``) and every thread runs the *whole*
   time loop on its rows: one parallel region per call, no synchronisation between steps. Time itself can
@@ -40,6 +41,9 @@ from ._threads import num_threads, single_threaded_blas
 # Per-step products with fewer multiply-adds than this use the plain loop instead of a BLAS call (measured here:
 # a BLAS call costs about a microsecond before it does any arithmetic).
 _BLAS_MIN_MACS = 32 * 1024
+# Products over all time steps with fewer multiply-adds than this run on the calling thread: starting a parallel
+# region costs tens of microseconds, as much as a product of about this size.
+_PARALLEL_MIN_MACS = 1024 * 1024
 
 
 # --- scalar activations ------------------------------------------------------------------------------------
@@ -343,10 +347,10 @@ def _gru_backward(dout, dh, h, gates, hn, w_hh, dxw, dhw, n_chunks):
 def _projection(x, w_ih, b):
     """``x @ w_ih.T + b`` for all time steps as one GEMM: ``(T, N, I)`` -> ``(T, N, G*H)``, C-contiguous."""
     T, N, I = x.shape
-    xw = x.reshape(T * N, I) @ np.ascontiguousarray(w_ih.T, dtype=x.dtype)
+    xw = _matmul(x.reshape(T * N, I), np.ascontiguousarray(w_ih.T))
     if b is not None:
         xw += b
-    return np.ascontiguousarray(xw, dtype=x.dtype).reshape(T, N, -1)
+    return xw.reshape(T, N, -1)
 
 
 def _bias_sum(b_ih, b_hh):
@@ -359,22 +363,77 @@ def _input_grads(da, x, w_ih):
     """``dx = dA @ w_ih`` and ``dw_ih = dA.T @ x`` with ``dA: (T, N, G*H)``: one GEMM each, over all steps."""
     T, N, I = x.shape
     rows = da.reshape(T * N, -1)
-    return (rows @ w_ih).reshape(T, N, I), rows.T @ x.reshape(T * N, I)
+    return _matmul(rows, w_ih).reshape(T, N, I), _gram(rows, x.reshape(T * N, I))
 
 
 def _recurrent_weight_grad(da, h):
     """``dw_hh = sum_t dA_t.T @ h_{t-1}`` as one GEMM: ``da: (T, N, G*H)``, ``h: (T+1, N, H)`` -> ``(G*H, H)``."""
     T, N, GH = da.shape
-    return da.reshape(T * N, GH).T @ h[:-1].reshape(T * N, -1)
+    return _gram(da.reshape(T * N, GH), h[:-1].reshape(T * N, -1))
+
+
+# --- the large matrix products, on our threads ----------------------------------------------------------------
+# The GEMMs over all time steps are the bulk of the arithmetic. Handing them to a multi-threaded BLAS measured
+# badly here: BLAS's idle threads keep spinning after a call, on the very cores the next parallel recurrence
+# needs (the recurrence ran up to twice as slowly). Single-threaded NumPy leaves a core idle instead. So they
+# run in a Numba parallel region like the recurrence, each thread making one single-threaded BLAS call on its
+# share of the rows: one thread pool, every core busy.
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _rows_matmul(a, b, out, n_chunks):
+    """``out = a @ b`` for C-contiguous ``a: (M, K)``, ``b: (K, P)``, ``out: (M, P)``: thread ``ch`` takes a
+    block of rows of ``a`` and writes the same rows of ``out`` (contiguous blocks, no two threads share one)."""
+    M = a.shape[0]
+    chunk = (M + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        r0, r1 = ch * chunk, min(M, (ch + 1) * chunk)
+        if r1 > r0:
+            np.dot(a[r0:r1], b, out[r0:r1])
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _gram_parts(a, b, parts):
+    """``parts[ch] = a[rows].T @ b[rows]`` for thread ``ch``'s block of rows; ``a: (M, P)``, ``b: (M, Q)``.
+
+    ``a.T @ b`` sums over the rows ``M`` (here: every time step of every sequence), so splitting the rows
+    gives each thread a partial sum of the whole result; :func:`_gram` adds them up.
+    """
+    M = a.shape[0]
+    n_chunks = parts.shape[0]
+    chunk = (M + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        r0, r1 = ch * chunk, min(M, (ch + 1) * chunk)
+        if r1 > r0:
+            np.dot(a[r0:r1].T, b[r0:r1], parts[ch])
+
+
+def _worth_splitting(m: int, k: int, p: int) -> bool:
+    """Whether an ``(m, k) @ (k, p)`` product is big enough to pay for starting a parallel region."""
+    return m * k * p >= _PARALLEL_MIN_MACS and num_threads() > 1
+
+
+def _matmul(a, b):
+    """``a @ b`` for C-contiguous ``a: (M, K)``, ``b: (K, P)`` -> ``(M, P)``, rows split between threads."""
+    if not _worth_splitting(a.shape[0], a.shape[1], b.shape[1]):
+        return a @ b
+    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    _rows_matmul(a, b, out, _chunks(a.shape[0]))
+    return out
+
+
+def _gram(a, b):
+    """``a.T @ b`` for C-contiguous ``a: (M, P)``, ``b: (M, Q)`` -> ``(P, Q)``, the sum over ``M`` split between threads."""
+    if not _worth_splitting(a.shape[1], a.shape[0], b.shape[1]):
+        return a.T @ b
+    n_chunks = _chunks(a.shape[0])
+    parts = np.zeros((n_chunks, a.shape[1], b.shape[1]), a.dtype)  # zeros: a thread with no rows adds nothing
+    _gram_parts(a, b, parts)
+    return parts[0] if n_chunks == 1 else parts.sum(axis=0)
 
 
 def _blas_on_our_threads(fn):
-    """Run ``fn`` with single-threaded BLAS throughout, the large GEMMs outside the compiled loops included.
-
-    Measured here: a multi-threaded GEMM just before a Numba parallel region leaves BLAS's threads spinning on
-    the cores that the region's threads need, and the recurrence ran up to twice as slowly; the GEMMs lose less
-    by running on one thread. One thread pool at a time.
-    """
+    """Run ``fn`` with single-threaded BLAS: every BLAS call in it is made by one of Numba's threads, on its
+    own share of the work (see "the large matrix products" above). One thread pool at a time."""
     @functools.wraps(fn)
     def wrapper(*args):
         with single_threaded_blas():
