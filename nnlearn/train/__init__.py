@@ -1,5 +1,5 @@
 """Training: the ``fit`` loop, its ``History``, callbacks, metrics, progress bar, a learning-rate range test,
-an experiment log and a training profiler.
+an experiment log, a training profiler, and truncated backpropagation through time for recurrent models.
 
 >>> from nnlearn.train import fit, EarlyStopping
 >>> history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, epochs=20,   # doctest: +SKIP
@@ -16,10 +16,11 @@ from .history import Best, History
 from .lr_finder import LRFinder
 from .metrics import accuracy, confusion_matrix, precision, recall, to_labels
 from .profiling import FunctionStat, TrainingProfile, profile_fit
+from .tbptt import bptt_chunks, detach_state, fit_tbptt
 
 __all__ = [
     "Best", "Callback", "EarlyStopping", "ExperimentLog", "ExperimentTable", "FunctionStat", "GradientClipping",
     "History", "LRFinder", "LambdaCallback", "ModelCheckpoint", "Run", "TrainState", "TrainingProfile", "accuracy",
-    "confusion_matrix", "evaluate", "fit", "library_versions", "precision", "predict", "profile_fit", "recall",
-    "to_labels",
+    "bptt_chunks", "confusion_matrix", "detach_state", "evaluate", "fit", "fit_tbptt", "library_versions",
+    "precision", "predict", "profile_fit", "recall", "to_labels",
 ]
