@@ -190,16 +190,15 @@ def _lstm_forward(xw, h, c, gates, whh_t, exact, n_chunks):
         m = n1 - n0
         if m <= 0:
             continue
-        hp = np.empty((m, H), xw.dtype)
-        a = np.empty((m, G4), xw.dtype)
         tc = np.empty(H, xw.dtype)
-        for r in range(m):
-            hp[r] = h[0, n0 + r]
         for t in range(T):
-            _matmul_into(hp, whh_t, a)
+            # This chunk's rows of step t are one contiguous (m, 4H) block of ``gates``: the matrix product
+            # writes the pre-activations straight into it, and the activations then overwrite them in place.
+            a = gates[t, n0:n1]
+            _matmul_into(h[t, n0:n1], whh_t, a)
             for r in range(m):
                 n = n0 + r
-                src, ar, gt, cp, cn, hn, hr = xw[t, n], a[r], gates[t, n], c[t, n], c[t + 1, n], h[t + 1, n], hp[r]
+                src, ar, cp, cn, hn = xw[t, n], a[r], c[t, n], c[t + 1, n], h[t + 1, n]
                 for j in range(G4):
                     ar[j] += src[j]
                 _sigmoid_(ar[:2 * H], exact)     # i, f
@@ -207,21 +206,24 @@ def _lstm_forward(xw, h, c, gates, whh_t, exact, n_chunks):
                 _sigmoid_(ar[3 * H:], exact)     # o
                 i, f, g, o = ar[:H], ar[H:2 * H], ar[2 * H:3 * H], ar[3 * H:]
                 for j in range(H):
-                    tc[j] = f[j] * cp[j] + i[j] * g[j]   # forget some of the old memory, write some new
-                    cn[j] = tc[j]
+                    cn[j] = f[j] * cp[j] + i[j] * g[j]   # forget some of the old memory, write some new
+                for j in range(H):
+                    tc[j] = cn[j]
                 _tanh_(tc, exact)
                 for j in range(H):
                     hn[j] = o[j] * tc[j]         # expose a gated view of it
-                    hr[j] = hn[j]
-                for j in range(G4):
-                    gt[j] = ar[j]
 
+
+# Each loop below writes one array. A loop that writes several, reading many more, would be faster on paper,
+# but the compiler must then prove that none of them overlap before it vectorises; past a handful of arrays it
+# gives up and runs the loop one element at a time (measured: 4x slower here).
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _lstm_backward(dout, dh, dc, h, c, gates, w_hh, da, exact, n_chunks):
     """BPTT: ``dh, dc: (N, H)`` hold ``dh_n, dc_n`` on entry and ``dh0, dc0`` on exit; fills ``da: (T, N, 4H)``."""
     T, N, H = dout.shape
     chunk = (N + n_chunks - 1) // n_chunks
+    one = dout.dtype.type(1)                     # a bare 1 would be an int64, and turn float32 maths into float64
     for ch in prange(n_chunks):
         n0, n1 = ch * chunk, min(N, (ch + 1) * chunk)
         m = n1 - n0
@@ -229,32 +231,34 @@ def _lstm_backward(dout, dh, dc, h, c, gates, w_hh, da, exact, n_chunks):
             continue
         gh = np.empty((m, H), dout.dtype)        # gradients reaching h_t and c_t, this chunk's rows
         gc = np.empty((m, H), dout.dtype)
-        dat = np.empty((m, 4 * H), dout.dtype)
-        tc = np.empty(H, dout.dtype)
+        tc, dhv, dcv = np.empty(H, dout.dtype), np.empty(H, dout.dtype), np.empty(H, dout.dtype)
         for r in range(m):
             gh[r] = dh[n0 + r]
             gc[r] = dc[n0 + r]
         for t in range(T - 1, -1, -1):
             for r in range(m):
                 n = n0 + r
-                d, gt, cn, cp, out, ghr, gcr, dr = (dout[t, n], gates[t, n], c[t + 1, n], c[t, n], da[t, n],
-                                                    gh[r], gc[r], dat[r])
+                d, gt, cn, cp, ghr, gcr, dr = dout[t, n], gates[t, n], c[t + 1, n], c[t, n], gh[r], gc[r], da[t, n]
                 i, f, g, o = gt[:H], gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
                 di, df, dg, do = dr[:H], dr[H:2 * H], dr[2 * H:3 * H], dr[3 * H:]
                 for j in range(H):
                     tc[j] = cn[j]
                 _tanh_(tc, exact)                # recomputed, as in the reference
                 for j in range(H):
-                    dhv = ghr[j] + d[j]
-                    dcv = gcr[j] + dhv * o[j] * (1 - tc[j] * tc[j])
-                    di[j] = dcv * g[j] * i[j] * (1 - i[j])
-                    df[j] = dcv * cp[j] * f[j] * (1 - f[j])
-                    dg[j] = dcv * i[j] * (1 - g[j] * g[j])
-                    do[j] = dhv * tc[j] * o[j] * (1 - o[j])
-                    gcr[j] = dcv * f[j]          # into c_{t-1}: only through the forget gate
-                for j in range(4 * H):
-                    out[j] = dr[j]
-            _matmul_into(dat, w_hh, gh)          # into h_{t-1}: through all four gates
+                    dhv[j] = ghr[j] + d[j]
+                for j in range(H):
+                    dcv[j] = gcr[j] + dhv[j] * o[j] * (one - tc[j] * tc[j])
+                for j in range(H):
+                    di[j] = dcv[j] * g[j] * i[j] * (one - i[j])
+                for j in range(H):
+                    df[j] = dcv[j] * cp[j] * f[j] * (one - f[j])
+                for j in range(H):
+                    dg[j] = dcv[j] * i[j] * (one - g[j] * g[j])
+                for j in range(H):
+                    do[j] = dhv[j] * tc[j] * o[j] * (one - o[j])
+                for j in range(H):
+                    gcr[j] = dcv[j] * f[j]       # into c_{t-1}: only through the forget gate
+            _matmul_into(da[t, n0:n1], w_hh, gh)  # into h_{t-1}: through all four gates
         for r in range(m):
             dh[n0 + r] = gh[r]
             dc[n0 + r] = gc[r]
