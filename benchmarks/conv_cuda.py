@@ -15,13 +15,11 @@ PyTorch it measures nnlearn alone.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
 import numpy as np
 
-from timing import machine_description, median_time
+from gpu import measure, setup
 
 WORKLOADS = [  # (N, C_in, C_out, H, W, k, padding), stride 1: the issue's three shapes
     (64, 3, 32, 32, 32, 3, 1),
@@ -32,16 +30,6 @@ POOL_WORKLOADS = [  # (kind, N, C, H=W, k, stride): the pools after the first co
     ("max", 64, 32, 32, 2, 2),
     ("avg", 64, 32, 32, 2, 2),
 ]
-
-
-def gpu_or_reason() -> str | None:
-    """``None`` when a real CUDA GPU can be used, else why not."""
-    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-        return "NUMBA_ENABLE_CUDASIM=1: Numba's CUDA simulator is on, and timing a simulator means nothing"
-    from numba import cuda
-    if not cuda.is_available():
-        return "no CUDA GPU available (numba.cuda.is_available() is False)"
-    return None
 
 
 def flops(N: int, C_in: int, C_out: int, H_out: int, W_out: int, k: int) -> float:
@@ -105,52 +93,12 @@ def pool_steps(torch, to_gpu, sync, kind, x, dout, k, stride):
     return ours, theirs
 
 
-def measure(ours, theirs, repeats: int, work: float | None = None) -> list[str]:
-    """The table cells for one workload: times, ratio, (GFLOP/s,) and the largest difference of the outputs."""
-    t_ours = median_time(ours, repeats=repeats, warmup=3)  # the warm-up runs also compile the kernels
-    out = ours()
-    out = out.get() if hasattr(out, "get") else out.copy_to_host()  # CuPy or Numba device array
-    rate = (lambda t: f"{work / t / 1e9:.0f}") if work else None
-    if theirs is None:
-        return [f"{t_ours * 1e3:.3f}", "—", "—"] + ([rate(t_ours), "—"] if rate else []) + ["—"]
-    t_theirs = median_time(theirs, repeats=repeats, warmup=3)
-    diff = float(np.abs(out - theirs().detach().cpu().numpy()).max())
-    cells = [f"{t_ours * 1e3:.3f}", f"{t_theirs * 1e3:.3f}", f"{t_ours / t_theirs:.2f}x"]
-    return cells + ([rate(t_ours), rate(t_theirs)] if rate else []) + [f"{diff:.1e}"]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=15, help="timed runs per workload (median; at least 7)")
-    args = parser.parse_args()
-    repeats = max(args.repeats, 7)
-
-    reason = gpu_or_reason()
-    if reason:
-        print(f"conv_cuda.py: {reason}; nothing to measure.")
+    gpu = setup("conv_cuda.py", __doc__.split("\n")[0])
+    if gpu is None:
         return 0
-    from numba import cuda
+    torch_cuda, to_gpu, sync, repeats = gpu.torch, gpu.to_gpu, gpu.sync, gpu.repeats
 
-    try:
-        import cupy
-        to_gpu, arrays = cupy.asarray, f"CuPy {cupy.__version__} arrays"
-    except ImportError:
-        to_gpu, arrays = cuda.to_device, "Numba device arrays (CuPy not installed)"
-
-    def sync():
-        cuda.synchronize()  # the whole device: Numba's and CuPy's work alike
-
-    try:
-        import torch
-        torch_cuda = torch if torch.cuda.is_available() else None
-    except ImportError:
-        torch_cuda = None
-
-    name = cuda.get_current_device().name
-    name = name.decode() if isinstance(name, bytes) else name
-    print(f"GPU: {name}; host: {machine_description()}")
-    print(f"nnlearn on {arrays}; PyTorch: {'CUDA ' + torch_cuda.version.cuda if torch_cuda else 'no CUDA build'}")
-    print(f"float32, forward + backward, median of {repeats} runs after 3 warm-up runs\n")
     rng = np.random.default_rng(0)
 
     print("| conv2d (N, C_in→C_out, H×W, k, pad) | nnlearn CUDA (ms) | PyTorch CUDA (ms) | nnlearn / PyTorch "

@@ -20,13 +20,11 @@ PyTorch it measures nnlearn alone.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
 import numpy as np
 
-from timing import machine_description, median_time
+from gpu import measure, setup
 
 # (cell, batch N, sequence T, input I, hidden H): the issue's four workloads, as in recurrent.py.
 WORKLOADS = [
@@ -36,16 +34,6 @@ WORKLOADS = [
     ("gru", 1, 200, 16, 32),
 ]
 GATES = {"lstm": 4, "gru": 3}
-
-
-def gpu_or_reason() -> str | None:
-    """``None`` when a real CUDA GPU can be used, else why not."""
-    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-        return "NUMBA_ENABLE_CUDASIM=1: Numba's CUDA simulator is on, and timing a simulator means nothing"
-    from numba import cuda
-    if not cuda.is_available():
-        return "no CUDA GPU available (numba.cuda.is_available() is False)"
-    return None
 
 
 def make_data(cell: str, N: int, T: int, I: int, H: int) -> dict:
@@ -112,52 +100,11 @@ def recurrent_steps(torch, to_gpu, sync, cell: str, data: dict):
     return ours, theirs
 
 
-def measure(ours, theirs, repeats: int) -> list[str]:
-    """The table cells for one workload: times, ratio, and the largest difference of the outputs."""
-    t_ours = median_time(ours, repeats=repeats, warmup=3)  # the warm-up runs also compile the kernels
-    out = ours()
-    out = out.get() if hasattr(out, "get") else out.copy_to_host()  # CuPy or Numba device array
-    if theirs is None:
-        return [f"{t_ours * 1e3:.3f}", "—", "—", "—"]
-    t_theirs = median_time(theirs, repeats=repeats, warmup=3)
-    diff = float(np.abs(out - theirs().detach().cpu().numpy()).max())
-    return [f"{t_ours * 1e3:.3f}", f"{t_theirs * 1e3:.3f}", f"{t_ours / t_theirs:.2f}x", f"{diff:.1e}"]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=15, help="timed runs per workload (median; at least 7)")
-    args = parser.parse_args()
-    repeats = max(args.repeats, 7)
-
-    reason = gpu_or_reason()
-    if reason:
-        print(f"recurrent_cuda.py: {reason}; nothing to measure.")
+    gpu = setup("recurrent_cuda.py", __doc__.split("\n")[0])
+    if gpu is None:
         return 0
-    from numba import cuda
-
-    try:
-        import cupy
-        to_gpu, arrays = cupy.asarray, f"CuPy {cupy.__version__} arrays"
-    except ImportError:
-        to_gpu, arrays = cuda.to_device, "Numba device arrays (CuPy not installed)"
-
-    def sync():
-        cuda.synchronize()  # the whole device: Numba's and CuPy's work alike
-
-    try:
-        import torch
-        torch_cuda = torch if torch.cuda.is_available() else None
-    except ImportError:
-        torch_cuda = None
-
-    name = cuda.get_current_device().name
-    name = name.decode() if isinstance(name, bytes) else name
-    print(f"GPU: {name}; host: {machine_description()}")
-    pytorch = (f"CUDA {torch_cuda.version.cuda}, cuDNN {torch_cuda.backends.cudnn.version()}" if torch_cuda
-               else "no CUDA build")
-    print(f"nnlearn on {arrays}; PyTorch: {pytorch}")
-    print(f"float32, forward + backward, median of {repeats} runs after 3 warm-up runs\n")
+    torch_cuda, to_gpu, sync, repeats = gpu.torch, gpu.to_gpu, gpu.sync, gpu.repeats
 
     print("| workload | kernel launches | nnlearn CUDA (ms) | PyTorch CUDA (ms) | nnlearn / PyTorch "
           "| max abs diff of out |")

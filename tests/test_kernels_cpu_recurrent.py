@@ -20,37 +20,9 @@ from numba import njit  # noqa: E402
 
 from nnlearn.kernels.cpu import recurrent as cpu  # noqa: E402
 from nnlearn.kernels.reference import recurrent as ref  # noqa: E402
+from recurrent_cases import GATES, make_data, run  # noqa: E402
 
 TOLERANCES = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=1e-5, atol=1e-5)}
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-
-
-def make_data(rng, cell, T, N, I, H, dtype, bias):
-    """Inputs and upstream gradients, weights drawn like PyTorch's init U(-1/sqrt(H), 1/sqrt(H))."""
-    G, k = GATES[cell], 1 / np.sqrt(H)
-
-    def normal(*shape):
-        return rng.standard_normal(shape).astype(dtype)
-
-    def uniform(*shape):
-        return rng.uniform(-k, k, shape).astype(dtype)
-
-    return dict(x=normal(T, N, I), h0=normal(N, H), c0=normal(N, H), w_ih=uniform(G * H, I),
-                w_hh=uniform(G * H, H), b_ih=uniform(G * H) if bias else None,
-                b_hh=uniform(G * H) if bias else None, dout=normal(T, N, H), dh_n=normal(N, H), dc_n=normal(N, H))
-
-
-def run(kernels, cell, d):
-    """Forward then backward with one implementation: ``(forward outputs, saved, gradients)``."""
-    if cell == "lstm":
-        *outs, saved = kernels.lstm_forward(d["x"], d["h0"], d["c0"], d["w_ih"], d["w_hh"], d["b_ih"], d["b_hh"])
-        grads = kernels.lstm_backward(d["dout"], d["dh_n"], d["dc_n"], d["x"], d["h0"], d["c0"], d["w_ih"],
-                                      d["w_hh"], saved)
-    else:
-        forward, backward = getattr(kernels, f"{cell}_forward"), getattr(kernels, f"{cell}_backward")
-        *outs, saved = forward(d["x"], d["h0"], d["w_ih"], d["w_hh"], d["b_ih"], d["b_hh"])
-        grads = backward(d["dout"], d["dh_n"], d["x"], d["h0"], d["w_ih"], d["w_hh"], saved)
-    return outs, saved, grads
 
 
 def assert_same(got, want, dtype):

@@ -26,6 +26,7 @@ from numba import cuda
 from nnlearn.kernels.cuda import _launch
 from nnlearn.kernels.cuda import recurrent as cu
 from nnlearn.kernels.reference import recurrent as ref
+from recurrent_cases import GATES, make_data, run
 
 REAL_GPU_ASKED = os.environ.get("NNLEARN_CUDA") == "real"
 if REAL_GPU_ASKED and not cuda.is_available():
@@ -34,35 +35,6 @@ TPB = _launch.THREADS_PER_BLOCK
 real_gpu_only = pytest.mark.skipif(
     not REAL_GPU_ASKED,
     reason="needs an NVIDIA GPU: run with NNLEARN_CUDA=real on a machine with one (here: the CUDA simulator)")
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-
-
-def make_data(rng, cell, T, N, I, H, dtype, bias=True, scale=1.0):
-    """Inputs and upstream gradients; weights drawn like PyTorch's init U(-1/sqrt(H), 1/sqrt(H)), times ``scale``."""
-    G, k = GATES[cell], scale / np.sqrt(H)
-
-    def normal(*shape):
-        return rng.standard_normal(shape).astype(dtype)
-
-    def uniform(*shape):
-        return rng.uniform(-k, k, shape).astype(dtype)
-
-    return dict(x=normal(T, N, I), h0=normal(N, H), c0=normal(N, H), w_ih=uniform(G * H, I),
-                w_hh=uniform(G * H, H), b_ih=uniform(G * H) if bias else None,
-                b_hh=uniform(G * H) if bias else None, dout=normal(T, N, H), dh_n=normal(N, H), dc_n=normal(N, H))
-
-
-def run(kernels, cell, d):
-    """Forward then backward with one implementation: ``(forward outputs, saved, gradients)``."""
-    if cell == "lstm":
-        *outs, saved = kernels.lstm_forward(d["x"], d["h0"], d["c0"], d["w_ih"], d["w_hh"], d["b_ih"], d["b_hh"])
-        grads = kernels.lstm_backward(d["dout"], d["dh_n"], d["dc_n"], d["x"], d["h0"], d["c0"], d["w_ih"],
-                                      d["w_hh"], saved)
-    else:
-        forward, backward = getattr(kernels, f"{cell}_forward"), getattr(kernels, f"{cell}_backward")
-        *outs, saved = forward(d["x"], d["h0"], d["w_ih"], d["w_hh"], d["b_ih"], d["b_hh"])
-        grads = backward(d["dout"], d["dh_n"], d["x"], d["h0"], d["w_ih"], d["w_hh"], saved)
-    return outs, saved, grads
 
 
 def to_host(a):
@@ -248,7 +220,6 @@ PTX_SCRIPT = textwrap.dedent("""
             doubles = [line for line in ptx.splitlines() if ".f64" in line and not line.lstrip().startswith("//")]
             print(t, kernel.py_func.__name__, "f64" if doubles and t is float32 else "ok")
 """)
-
 
 
 def test_kernels_compile_to_ptx_for_a_real_gpu_without_float64_in_float32_kernels():
