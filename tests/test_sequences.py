@@ -111,6 +111,33 @@ def test_pad_sequence_agrees_with_pytorch(torch, rng):
         np.testing.assert_array_equal(ours, theirs)
 
 
+def test_nn_utils_rnn_pad_sequence_is_differentiable_and_agrees_with_pytorch(torch, rng):
+    from nnlearn import nn
+    from nnlearn.testing import gradcheck
+
+    seqs = [rng.standard_normal((n, 3)) for n in (4, 1, 6)]
+    weights = rng.standard_normal((6, 3, 3))
+    for batch_first in (False, True):
+        ours = [nnlearn.tensor(s.copy(), requires_grad=True) for s in seqs]
+        theirs = [torch.tensor(s, requires_grad=True) for s in seqs]
+        w = weights.transpose(1, 0, 2) if batch_first else weights
+        padded = nn.utils.rnn.pad_sequence(ours, batch_first=batch_first, padding_value=0.5)
+        expected = torch.nn.utils.rnn.pad_sequence(theirs, batch_first=batch_first, padding_value=0.5)
+        np.testing.assert_array_equal(padded.numpy(), expected.detach().numpy())
+        (padded * nnlearn.tensor(w)).sum().backward()
+        (expected * torch.from_numpy(w)).sum().backward()
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-12)
+    assert gradcheck(lambda *s: (nn.utils.rnn.pad_sequence(list(s)) ** 2).sum(),
+                     [nnlearn.tensor(s, requires_grad=True) for s in seqs])
+    # Nothing to differentiate: the same values, as a Tensor without history.
+    plain = nn.utils.rnn.pad_sequence(seqs, padding_value=0.5)
+    assert isinstance(plain, Tensor) and not plain.requires_grad
+    np.testing.assert_array_equal(plain.numpy(), pad_sequence(seqs, padding_value=0.5))
+    with pytest.raises(ValueError, match=r"same trailing shape as sequences\[0\] \(3,\)"):
+        nn.utils.rnn.pad_sequence([nnlearn.tensor(seqs[0], requires_grad=True), np.zeros((2, 2))])
+
+
 def test_padding_errors():
     with pytest.raises(ValueError, match=r"same trailing shape as sequences\[0\] \(2,\), "
                                          r"got sequences\[1\] of shape \(3, 3\)"):

@@ -7,8 +7,8 @@ shape them for an RNN.
   :class:`CharVocab` turns characters into indices (or one-hot rows) and back.
 * **Batches** — :func:`batchify` cuts one long sequence into ``N`` parallel streams ``(T, N, ...)`` for
   truncated BPTT (:func:`nnlearn.train.fit_tbptt`); :func:`pad_sequence` and :func:`sequence_mask` batch
-  sequences of different lengths (PyTorch has ``pad_sequence`` in ``torch.nn.utils.rnn``; here it works on
-  NumPy arrays, as the rest of ``nnlearn.data`` does).
+  sequences of different lengths, on NumPy arrays as the rest of ``nnlearn.data`` does
+  (``nnlearn.nn.utils.rnn.pad_sequence``, where PyTorch has it, is the differentiable Tensor version).
 
 >>> from nnlearn.data import make_sine_mixture, sliding_windows, CharVocab, load_text_corpus, batchify
 >>> series = make_sine_mixture(500, seed=0)                 # (500,) float32
@@ -148,7 +148,8 @@ def batchify(sequence: Any, batch_size: int, batch_first: bool = False) -> np.nd
 def pad_sequence(sequences: Sequence[Any], batch_first: bool = False, padding_value: float = 0.0) -> np.ndarray:
     """Stack sequences of different lengths into one array, filling the ends of the short ones.
 
-    As ``torch.nn.utils.rnn.pad_sequence`` (same arguments and layout), for NumPy arrays.
+    As ``torch.nn.utils.rnn.pad_sequence`` (same arguments and layout), for NumPy arrays; for Tensors, with
+    gradients, use ``nnlearn.nn.utils.rnn.pad_sequence``.
 
     Args:
         sequences: ``N`` arrays (or Tensors) ``(L_n, *)`` with the same trailing shape ``*`` and ``L_n >= 1``.

@@ -10,7 +10,8 @@
 * containers: :class:`Sequential`, :class:`ModuleList`;
 * losses: :class:`MSELoss`, :class:`L1Loss`, :class:`BCELoss`, :class:`BCEWithLogitsLoss`,
   :class:`NLLLoss`, :class:`CrossEntropyLoss`, :class:`MultiMarginLoss`;
-* submodules :mod:`~nnlearn.nn.init` (weight initialisation) and :mod:`~nnlearn.nn.utils` (gradient clipping).
+* submodules :mod:`~nnlearn.nn.init` (weight initialisation) and :mod:`~nnlearn.nn.utils` (gradient clipping;
+  ``nn.utils.rnn.pad_sequence``).
 
 >>> model = Sequential(Linear(2, 16), ReLU(), Linear(16, 1))
 """

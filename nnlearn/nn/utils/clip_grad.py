@@ -1,4 +1,4 @@
-"""Gradient clipping and flattening parameters, as ``torch.nn.utils``.
+"""Gradient clipping and flattening parameters, as ``torch.nn.utils`` (``clip_grad``, ``convert_parameters``).
 
 Clipping bounds the size of an update when a few unlucky batches (or an exploding RNN) produce huge
 gradients: ``clip_grad_norm_`` rescales all gradients together so their combined norm is at most
@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..tensor import Tensor, cat
+from ...tensor import Tensor, cat
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor], fn: str) -> list[Tensor]:
