@@ -177,6 +177,24 @@ def _diverged(value: float, epoch: int, batch: int, n_batches: int | None, input
 
 
 # ---------------------------------------------------------------------- the loop
+def end_epoch(logs: dict[str, float], lr: float | None, start: float, state: TrainState, scheduler: Any,
+              callbacks: list[Callback], bar: EpochProgress) -> bool:
+    """The end of every epoch, shared by :func:`fit` and ``fit_tbptt``: add ``lr`` and ``time`` to the epoch's
+    ``logs``, record them in the history, step the scheduler, run the callbacks, update the progress bar.
+    Returns True when a callback asked to stop training."""
+    if lr is not None:
+        logs["lr"] = lr
+    logs["time"] = time.perf_counter() - start
+    state.logs = logs
+    state.history.append(logs)  # the same dict: entries that callbacks add below are recorded too
+    if scheduler is not None:
+        _step_scheduler(scheduler, logs)
+    for callback in callbacks:
+        callback.on_epoch_end(state)
+    bar.update(logs)
+    return state.stop_training
+
+
 def _train_one_epoch(model, loader, loss_fn, optimizer, metric_fns, callbacks, state) -> dict[str, float]:
     _set_training(model, True)
     n_batches = len(loader) if hasattr(loader, "__len__") else None
@@ -288,17 +306,7 @@ def fit(model: Any, train_loader: Iterable, loss_fn: Callable, optimizer: Any, e
             if val_loader is not None:
                 val_logs = evaluate(model, val_loader, loss_fn, metric_fns)  # restores train mode
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
-            if lr is not None:
-                logs["lr"] = lr
-            logs["time"] = time.perf_counter() - start
-            state.logs = logs
-            history.append(logs)  # the same dict: entries that callbacks add below are recorded too
-            if scheduler is not None:
-                _step_scheduler(scheduler, logs)
-            for callback in callbacks:
-                callback.on_epoch_end(state)
-            bar.update(logs)
-            if state.stop_training:
+            if end_epoch(logs, lr, start, state, scheduler, callbacks, bar):
                 break
         for callback in callbacks:
             callback.on_train_end(state)

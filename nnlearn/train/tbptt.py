@@ -32,7 +32,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .callbacks import Callback, TrainState
-from .fit import _current_lr, _scalar_loss, _set_training, _step_scheduler, model_device
+from .fit import _current_lr, _scalar_loss, _set_training, end_epoch, model_device
 from .history import History
 from .progress import EpochProgress
 
@@ -296,17 +296,7 @@ def fit_tbptt(model: Any, inputs: Any, targets: Any, loss_fn: Callable, optimize
             logs = {"loss": total_loss / steps, "grad_norm": float(np.mean(norms))}
             if val_data is not None:
                 logs["val_loss"] = _evaluate(model, *val_data, loss_fn, chunk_len, batch_first)
-            if lr is not None:
-                logs["lr"] = lr
-            logs["time"] = time.perf_counter() - start
-            train_state.logs = logs
-            history.append(logs)
-            if scheduler is not None:
-                _step_scheduler(scheduler, logs)
-            for callback in callbacks:
-                callback.on_epoch_end(train_state)
-            bar.update(logs)
-            if train_state.stop_training:
+            if end_epoch(logs, lr, start, train_state, scheduler, callbacks, bar):
                 break
         for callback in callbacks:
             callback.on_train_end(train_state)
